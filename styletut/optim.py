@@ -1,0 +1,295 @@
+"""Optimising pixels: gradient descent by hand, SGD, Adam and L-BFGS in one loop.
+
+Style transfer has no training set and no weights to learn: the *image* is the
+parameter ``θ``. Every optimiser here updates it from the gradient of an
+objective ``J(θ)``; :func:`run` is the one loop they share, with a progress
+bar, per-component loss history, a stop flag, and best-image tracking.
+
+- ``"gd"``: plain gradient descent, θ ← θ − η ∇J(θ), written out in
+  :class:`GradientDescent`.
+- ``"sgd"``: the same update with a *stochastic* gradient ∇J(θ, ξ): here ξ is
+  a random crop of the image drawn afresh every step (the objective decides
+  what the crop means; see ``styletut.transfer.StyleObjective``). Each step is
+  cheaper and noisier than a full-image step.
+- ``"adam"``: ``torch.optim.Adam`` (Kingma & Ba 2015).
+- ``"lbfgs"``: ``torch.optim.LBFGS`` (Liu & Nocedal 1989), one iteration per step,
+  the optimiser Gatys et al. used.
+
+Introduced in notebooks/05_gradient_descent.ipynb (GD, Adam, L-BFGS) and
+notebooks/06_sgd.ipynb (SGD)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import torch
+
+__all__ = [
+    "OPTIMIZERS",
+    "DEFAULT_LR",
+    "GradientDescent",
+    "make_optimizer",
+    "StopFlag",
+    "StepInfo",
+    "History",
+    "run",
+]
+
+OPTIMIZERS = ("gd", "sgd", "adam", "lbfgs")
+
+# Step sizes that work for style transfer with styletut's default loss weights
+# on images in [0, 1] (see notebooks/05_gradient_descent.ipynb for the sweep).
+DEFAULT_LR = {"gd": 1e-6, "sgd": 1e-6, "adam": 0.02, "lbfgs": 1.0}
+
+# objective(image, generator) -> {component name: weighted scalar loss}
+Objective = Callable[[torch.Tensor, "torch.Generator | None"], Mapping[str, torch.Tensor]]
+
+
+class GradientDescent(torch.optim.Optimizer):
+    """Plain gradient descent: ``θ ← θ − η ∇J(θ)``, nothing else.
+
+    No momentum, no per-pixel scaling: the update is the negative gradient
+    times the learning rate ``η`` (``lr``). With a stochastic objective the
+    same class performs SGD.
+
+    Args:
+        params: tensors to optimise (here: the image).
+        lr: the learning rate η > 0.
+
+    Introduced in notebooks/05_gradient_descent.ipynb
+    """
+
+    def __init__(self, params, lr: float):
+        if not lr > 0:
+            raise ValueError(f"learning rate must be positive, got {lr}")
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.sub_(group["lr"] * p.grad)  # θ ← θ − η ∇J(θ)
+        return loss
+
+
+def make_optimizer(name: str, params, lr: float | None = None, num_steps: int = 100) -> torch.optim.Optimizer:
+    """Build one of :data:`OPTIMIZERS` over ``params`` with ``lr`` (or its default).
+
+    For ``"lbfgs"``, ``num_steps`` is its budget of objective evaluations.
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    lr = DEFAULT_LR[name] if lr is None else float(lr)
+    if not lr > 0:
+        raise ValueError(f"learning rate must be positive, got {lr}")
+    if name in ("gd", "sgd"):
+        return GradientDescent(params, lr=lr)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    # The strong-Wolfe line search makes L-BFGS indifferent to the scale of the
+    # loss (style losses on VGG features run to millions); without it the first
+    # steps overshoot badly at that scale. A step of ours is one evaluation, so
+    # the budget is max_eval; line-search trials count as steps.
+    n = max(int(num_steps), 1)
+    return torch.optim.LBFGS(params, lr=lr, max_iter=n, max_eval=n, history_size=50,
+                             line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+
+
+class _Stop(Exception):
+    """Raised inside the closure to leave L-BFGS's internal loop early."""
+
+
+class StopFlag:
+    """A thread-safe flag a user interface sets to stop a run between steps."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class StepInfo:
+    """What a callback sees after each step.
+
+    Attributes:
+        step: steps done so far (1-based).
+        num_steps: steps planned.
+        losses: this step's loss components plus ``"total"`` (floats).
+        image: the current image ``(1, 3, H, W)`` (do not modify).
+        elapsed: seconds since the run started.
+        best_loss: lowest total so far.
+    """
+
+    step: int
+    num_steps: int
+    losses: dict[str, float]
+    image: torch.Tensor
+    elapsed: float
+    best_loss: float
+
+
+@dataclass
+class History:
+    """Record of a run.
+
+    Attributes:
+        losses: ``{component: [value per step]}``, always with ``"total"``.
+        times: seconds since start after each step.
+        best_image: image with the lowest total loss seen (for ``"sgd"``,
+            whose sampled losses are not comparable step to step, the latest).
+        best_loss, best_step: its loss and the step it was seen at.
+        steps_done: how many steps (objective evaluations) ran.
+        stopped: a stop flag ended the run early.
+        interrupted: Ctrl-C ended it early (the best image is kept).
+        diverged: the loss became inf/NaN (the run stops there).
+    """
+
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    times: list[float] = field(default_factory=list)
+    best_image: torch.Tensor | None = None
+    best_loss: float = math.inf
+    best_step: int = 0
+    steps_done: int = 0
+    stopped: bool = False
+    interrupted: bool = False
+    diverged: bool = False
+
+    @property
+    def total(self) -> list[float]:
+        return self.losses.get("total", [])
+
+
+def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs", lr: float | None = None,
+        num_steps: int = 100, *, seed: int = 0, callback: Callable[[StepInfo], None] | None = None,
+        stop: StopFlag | None = None, progress: bool = True, clamp: bool = True,
+        desc: str | None = None) -> History:
+    """Optimise ``synth_img`` in place to lower ``objective``; the one loop of the course.
+
+    A *step* is one evaluation of the objective (a forward and a backward
+    pass), so every optimiser gets the same budget for ``num_steps``. For GD,
+    SGD and Adam each evaluation is followed by an update; L-BFGS decides
+    itself where to evaluate (its line search tries points along a direction),
+    so its recorded losses include those trials.
+
+    Args:
+        objective: ``objective(image, generator) -> {name: weighted scalar loss}``.
+            ``generator`` is ``None`` for full-batch optimisers and a seeded
+            ``torch.Generator`` for ``"sgd"`` (the source of ξ).
+        synth_img: ``(1, 3, H, W)`` tensor; it becomes the parameter
+            (``requires_grad`` is switched on), is updated in place, and ends
+            as the best image seen.
+        optimizer: one of :data:`OPTIMIZERS`.
+        lr: learning rate (default :data:`DEFAULT_LR`).
+        num_steps: objective evaluations to spend.
+        seed: seeds the stochastic draws of ``"sgd"``.
+        callback: called with a :class:`StepInfo` after every step.
+        stop: a :class:`StopFlag`; when set, the run ends after the current step.
+        progress: show a tqdm progress bar.
+        clamp: keep pixels in [0, 1] (after every update; for L-BFGS, which
+            needs an unconstrained problem, once at the end).
+        desc: label for the progress bar.
+
+    Returns:
+        A :class:`History`; ``history.best_image`` is a detached copy.
+
+    Example:
+        >>> synth_img = torch.rand(1, 3, 8, 8)
+        >>> target = torch.full_like(synth_img, 0.5)
+        >>> hist = run(lambda x, g: {"mse": ((x - target) ** 2).mean()}, synth_img,
+        ...            optimizer="adam", lr=0.1, num_steps=50, progress=False)
+        >>> hist.total[-1] < hist.total[0]
+        True
+    """
+    if num_steps < 0:
+        raise ValueError(f"num_steps must be >= 0, got {num_steps}")
+    synth_img.requires_grad_(True)
+    opt = make_optimizer(optimizer, [synth_img], lr, num_steps)
+    stochastic = optimizer == "sgd"
+    gen = torch.Generator().manual_seed(seed) if stochastic else None
+    hist = History(best_image=synth_img.detach().clone())
+    bar = None
+    if progress and num_steps > 0:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=num_steps, desc=desc or optimizer, leave=False)
+    start = time.perf_counter()
+
+    def record(parts: Mapping[str, torch.Tensor], total: torch.Tensor) -> None:
+        values = {k: float(v.detach()) for k, v in parts.items()}
+        values["total"] = float(total.detach())
+        for k, v in values.items():
+            hist.losses.setdefault(k, []).append(v)
+        hist.times.append(time.perf_counter() - start)
+        step = hist.steps_done = len(hist.times)
+        # SGD's sampled losses are not comparable step to step: keep its latest image.
+        if stochastic or values["total"] < hist.best_loss:
+            hist.best_loss, hist.best_step = values["total"], step
+            hist.best_image = synth_img.detach().clone()
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{values['total']:.4g}")
+        if not math.isfinite(values["total"]):
+            hist.diverged = True
+            raise _Stop
+        if callback is not None:
+            callback(StepInfo(step, num_steps, values, synth_img.detach(), hist.times[-1], hist.best_loss))
+        if stop is not None and stop.is_set():
+            hist.stopped = True
+            raise _Stop
+        if step >= num_steps:
+            raise _Stop  # L-BFGS's line search may ask for more than the budget
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        parts = dict(objective(synth_img, gen))
+        if not parts:
+            raise ValueError("the objective returned no loss terms; give some term a positive weight")
+        total = sum(parts.values())
+        total.backward()
+        # Bookkeeping sees the image this loss belongs to (before any update).
+        record(parts, total)
+        return total
+
+    try:
+        if num_steps == 0:
+            pass
+        elif optimizer == "lbfgs":
+            opt.step(closure)  # evaluates up to num_steps times, then stops
+        else:
+            for _ in range(num_steps):
+                try:
+                    opt.step(closure)
+                finally:
+                    if clamp:
+                        with torch.no_grad():
+                            synth_img.clamp_(0.0, 1.0)
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        hist.interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+        synth_img.requires_grad_(False)
+        if clamp:
+            hist.best_image.clamp_(0.0, 1.0)
+        synth_img.copy_(hist.best_image)
+    return hist

@@ -1,0 +1,128 @@
+"""The optimisation loop: GD by hand, SGD's noise, stop flag, best image."""
+
+import math
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from styletut.optim import GradientDescent, StopFlag, make_optimizer, run
+
+
+def _quadratic(target):
+    return lambda x, g: {"mse": ((x - target) ** 2).sum()}
+
+
+def test_gradient_descent_is_theta_minus_lr_grad():
+    theta = torch.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    (theta ** 2).sum().backward()  # grad = 2 theta
+    expected = theta.detach() - 0.1 * 2 * theta.detach()
+    GradientDescent([theta], lr=0.1).step()
+    assert_close(theta.detach(), expected)
+
+
+def test_gd_converges_on_quadratic_at_known_rate():
+    # J = sum (x - t)^2, grad 2(x - t): each step shrinks the error by (1 - 2 lr).
+    target = torch.full((1, 3, 4, 4), 0.5)
+    x = torch.zeros(1, 3, 4, 4)
+    hist = run(_quadratic(target), x, "gd", lr=0.1, num_steps=5, progress=False)
+    assert_close(hist.total[1] / hist.total[0], (1 - 0.2) ** 2)
+    # x ends as the best image: the one evaluated at step 5, after 4 updates
+    assert_close(x, target - 0.5 * 0.8 ** 4)
+
+
+@pytest.mark.parametrize("opt,lr", [("gd", 0.2), ("adam", 0.05), ("lbfgs", 1.0), ("sgd", 0.2)])
+def test_every_optimizer_lowers_the_loss(opt, lr):
+    target = torch.rand(1, 3, 6, 6)
+    x = torch.zeros(1, 3, 6, 6)
+    hist = run(_quadratic(target), x, opt, lr=lr, num_steps=40, progress=False)
+    assert hist.total[-1] < 0.05 * hist.total[0]
+    assert len(hist.times) == hist.steps_done
+    # L-BFGS solves a quadratic exactly in a few evaluations and stops there.
+    assert hist.steps_done == 40 or (opt == "lbfgs" and hist.total[-1] < 1e-8)
+
+
+def test_sgd_gradient_is_stochastic_and_seeded():
+    """For "sgd" the objective gets a seeded generator: the source of xi."""
+    draws = []
+
+    def objective(x, g):
+        assert g is not None
+        mask = (torch.rand(x.shape, generator=g) < 0.5).float()  # xi: a random half of the pixels
+        draws[-1].append(mask)
+        return {"mse": ((x - 1) ** 2 * mask).sum()}
+
+    for seed in (0, 0, 1):
+        draws.append([])
+        run(objective, torch.zeros(1, 1, 4, 4), "sgd", lr=0.1, num_steps=3, seed=seed, progress=False)
+    a, b, c = draws
+    assert all(torch.equal(p, q) for p, q in zip(a, b))  # same seed, same xi
+    assert not torch.equal(a[0], a[1])  # a fresh xi every step
+    assert not all(torch.equal(p, q) for p, q in zip(a, c))
+    full = []
+    run(lambda x, g: full.append(g) or {"l": x.sum()}, torch.zeros(1, 1, 2, 2), "gd", lr=0.1, num_steps=2, progress=False)
+    assert full == [None, None]  # full-batch optimisers get no xi
+
+
+def test_stop_flag_stops_within_a_step():
+    stop = StopFlag()
+    seen = []
+
+    def callback(info):
+        seen.append(info.step)
+        if info.step == 3:
+            stop.set()
+
+    hist = run(_quadratic(torch.ones(1, 3, 4, 4)), torch.zeros(1, 3, 4, 4), "adam", lr=0.01,
+               num_steps=1000, callback=callback, stop=stop, progress=False)
+    assert hist.stopped and hist.steps_done == 3 and seen == [1, 2, 3]
+
+
+def test_interrupt_keeps_best_image():
+    target = torch.ones(1, 3, 4, 4)
+    calls = {"n": 0}
+
+    def objective(x, g):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return {"mse": ((x - target) ** 2).sum()}
+
+    x = torch.zeros(1, 3, 4, 4)
+    hist = run(objective, x, "gd", lr=0.1, num_steps=100, progress=False)
+    assert hist.interrupted and hist.steps_done == 5
+    assert hist.best_step == 5 and hist.best_loss == min(hist.total)
+    assert ((hist.best_image - target) ** 2).sum().item() == pytest.approx(hist.best_loss)
+
+
+def test_best_image_tracks_lowest_loss_and_divergence_stops():
+    x = torch.zeros(1, 1, 3, 3)
+    hist = run(_quadratic(torch.ones(1, 1, 3, 3)), x, "gd", lr=1.5, num_steps=500, clamp=False, progress=False)
+    assert hist.diverged and hist.steps_done < 500  # |1 - 2 lr| > 1 blows up
+    assert hist.best_step == 1 and torch.equal(hist.best_image, torch.zeros(1, 1, 3, 3))
+    assert not math.isfinite(hist.total[-1])
+
+
+def test_clamp_keeps_pixels_in_range():
+    x = torch.full((1, 3, 4, 4), 0.5)
+    run(lambda x, g: {"push": -x.sum()}, x, "gd", lr=10.0, num_steps=2, progress=False)
+    assert x.max().item() == 1.0
+
+
+def test_bad_optimizer_and_lr():
+    with pytest.raises(ValueError, match="gd, sgd, adam, lbfgs"):
+        make_optimizer("rmsprop", [torch.zeros(1, requires_grad=True)])
+    with pytest.raises(ValueError, match="positive"):
+        make_optimizer("gd", [torch.zeros(1, requires_grad=True)], lr=-1)
+
+
+def test_lbfgs_budget_counts_line_search_evaluations():
+    calls = []
+    target = torch.rand(1, 3, 8, 8)
+
+    def objective(x, g):
+        calls.append(1)
+        return {"quartic": ((x - target) ** 4).sum() + (x.sum() - 3) ** 2}
+
+    hist = run(objective, torch.zeros(1, 3, 8, 8), "lbfgs", num_steps=12, progress=False)
+    assert len(calls) == hist.steps_done <= 12

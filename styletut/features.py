@@ -89,6 +89,17 @@ def _check_input(x: torch.Tensor) -> None:
         raise ValueError(f"expected RGB images of shape (B, 3, H, W) in [0, 1], got {tuple(x.shape)}")
 
 
+def _freeze_with_normalisation(module: nn.Module, mean, std, device) -> None:
+    """Store the input normalisation as buffers, freeze the weights, go to eval mode and ``device``."""
+    module.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+    module.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
+    # Style transfer optimises pixels; the network is a fixed measuring instrument.
+    module.requires_grad_(False)
+    module.eval()
+    if device is not None:
+        module.to(device)
+
+
 def _build_vgg19_body(pooling: str) -> nn.Sequential:
     if pooling not in ("max", "avg"):
         raise ValueError(f"unknown pooling {pooling!r}; choose 'max' or 'avg'")
@@ -144,15 +155,9 @@ class VGG19Features(nn.Module):
         self.body = body[:depth]
         self._index = {n: _VGG19_NAMES.index(n) for n in self.layers}
         if weights == "caffe":
-            self.register_buffer("mean", torch.tensor(_CAFFE_MEAN_BGR).view(1, 3, 1, 1))
-            self.register_buffer("std", torch.ones(1, 3, 1, 1))
+            _freeze_with_normalisation(self, _CAFFE_MEAN_BGR, (1.0, 1.0, 1.0), device)
         else:
-            self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-            self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
-        self.requires_grad_(False)
-        self.eval()
-        if device is not None:
-            self.to(device)
+            _freeze_with_normalisation(self, _IMAGENET_MEAN, _IMAGENET_STD, device)
 
     @staticmethod
     def _load(body: nn.Sequential, weights: str) -> None:
@@ -234,12 +239,7 @@ class ResNet50Features(nn.Module):
         stages = [nn.Sequential(net.conv1, net.bn1, net.relu), net.maxpool,
                   net.layer1, net.layer2, net.layer3, net.layer4]
         self.stages = nn.ModuleList(stages[:depth])
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
-        self.requires_grad_(False)
-        self.eval()
-        if device is not None:
-            self.to(device)
+        _freeze_with_normalisation(self, _IMAGENET_MEAN, _IMAGENET_STD, device)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         _check_input(x)

@@ -1,0 +1,299 @@
+"""The control panel (styletut.widgets), driven from Python as a learner's clicks would.
+
+Runs are tiny (32-48 px, shallow layers, a few steps) so the file stays fast
+on two CPU cores; the real browser is exercised in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from styletut.images import load_image, procedural, sample, save_image, to_pil
+from styletut.optim import DEFAULT_LR
+from styletut.styles import procedural_param_ranges, procedural_params
+from styletut.transfer import StylizeOptions
+from styletut.widgets import LAYER_CHOICES, PanelResult, StylePanel, panel
+
+# Shallow layers keep each step cheap: the extractor stops at relu2_2.
+FAST = dict(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _upload_value(name: str, data: bytes, mime: str = "image/png"):
+    """What ipywidgets 8's FileUpload holds after a browser upload."""
+    return ({"name": name, "type": mime, "size": len(data), "content": memoryview(data),
+             "last_modified": dt.datetime.now(dt.timezone.utc)},)
+
+
+def _png_bytes(img: torch.Tensor) -> bytes:
+    buf = io.BytesIO()
+    to_pil(img).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def finished():
+    """A panel after one short run with non-default settings everywhere it matters."""
+    p = panel(size=40, steps=3, style_seed=2, style_params={"stroke_length": 60.0, "palette": "ocean"},
+              tv_weight=1e5, **FAST)
+    p.style_layer_weights["relu2_1"].value = 3.0
+    empty_plot, placeholder = p.plot.value, p.preview.value
+    p.run_button.click()
+    result = p.wait(timeout=300)
+    assert result is not None, p.message
+    return p, empty_plot, placeholder
+
+
+# --------------------------------------------------------------------------- building
+
+
+def test_panel_builds_its_widgets_and_displays():
+    p = panel(size=64, steps=6)
+    assert isinstance(p, StylePanel)
+    assert (p.size.value, p.steps.value, p.optimizer.value) == (64, 6, "lbfgs")
+    assert set(LAYER_CHOICES) <= set(p.style_layers) and "relu4_2" in p.content_layers
+    assert p.content_layers["relu4_2"].value and not p.content_layers["relu1_1"].value
+    assert [l for l, box in p.style_layers.items() if box.value] == list(StylizeOptions().style_layers)
+    assert "styletut-panel" in p.widget._dom_classes
+    assert "styletut-run" in p.run_button._dom_classes and "styletut-preview" in p.preview._dom_classes
+    bundle = p._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    # Thumbnails are real PNGs of the chosen images.
+    for src in (p.content, p.style):
+        assert bytes(src.thumb.value).startswith(PNG_SIGNATURE)
+    # The default settings are stylize's defaults, so the echo lists only size and steps.
+    assert p.options().changed() == {"size": 64, "num_steps": 6}
+
+
+def test_unknown_option_names_the_valid_ones():
+    with pytest.raises(TypeError, match="valid options"):
+        panel(stepz=3)
+    with pytest.raises(ValueError, match="choose a procedural style"):
+        panel(style="picasso")
+
+
+def test_procedural_style_sliders_follow_the_style():
+    p = panel(size=64)
+    assert set(p.style.params) == set(procedural_params("swirls"))
+    for key, rng in procedural_param_ranges("swirls").items():
+        w = p.style.params[key]
+        if isinstance(rng, list):
+            assert list(w.options) == rng  # the palette menu
+        else:
+            assert (w.min, w.max) == rng
+    before = p.style.thumb.value
+    p.style.params["palette"].value = "sunset"
+    assert p.style.thumb.value != before, "the thumbnail follows the parameters"
+    p.style.procedural.value = "mondrian"
+    assert set(p.style.params) == set(procedural_params("mondrian"))
+    p.style.params["depth"].value = 3
+    assert p.style.expression(64) == "procedural('mondrian', 64, seed=0, depth=3)"
+
+
+def test_learning_rate_follows_the_optimizer():
+    p = panel(size=64)
+    assert p.lr.disabled and p.options().lr is None  # L-BFGS: its line search picks the step
+    p.optimizer.value = "adam"
+    assert not p.lr.disabled and p.lr.value == pytest.approx(DEFAULT_LR["adam"])
+    assert p.options().lr is None  # the default is left out of the echoed call
+    p.lr.value = 0.05
+    assert p.options().lr == pytest.approx(0.05)
+    p.optimizer.value = "gd"
+    assert p.lr.value == pytest.approx(DEFAULT_LR["gd"])
+    assert p.crop_frac.layout.display == "none"
+    p.optimizer.value = "sgd"  # only SGD draws random crops
+    assert p.crop_frac.layout.display == ""
+
+
+def test_options_without_a_control_are_passed_through():
+    p = panel(size=64, pooling="avg", style_size=48)
+    assert p.options().changed() == {"size": 64, "num_steps": p.steps.value, "pooling": "avg", "style_size": 48}
+
+
+# --------------------------------------------------------------------------- a run
+
+
+def test_run_shows_the_result_preview_plot_and_progress(finished):
+    p, empty_plot, placeholder = finished
+    assert len(p.results) == 1 and not p.running
+    item = p.results[-1]
+    assert isinstance(item, PanelResult) and item.number == 1 and not item.stopped
+    assert item.image.shape == (1, 3, 27, 40)  # chelsea is 300x451: longest side 40
+    assert item.steps_done == 3 and p.progress.value == 3 and p.progress.bar_style == "success"
+    assert p.preview.value != placeholder and bytes(p.preview.value).startswith(PNG_SIGNATURE)
+    with Image.open(io.BytesIO(bytes(p.preview.value))) as im:
+        assert im.size == (40, 27)
+    # The plot was redrawn with data: all three weighted components and the total.
+    assert p.plot.value != empty_plot and bytes(p.plot.value).startswith(PNG_SIGNATURE)
+    assert set(item.result.history.losses) == {"content", "style", "tv", "total"}
+    assert "done" in p.status.value
+    assert "stylize(" in p.echo.value
+    card = p._compare_cards[0]
+    assert card.box.layout.display == "" and bytes(card.image.value).startswith(PNG_SIGNATURE)
+    assert p._compare_cards[1].box.layout.display == "none"
+    assert not p.run_button.disabled and p.stop_button.disabled
+
+
+def test_echoed_call_reproduces_the_run(finished):
+    p = finished[0]
+    item = p.results[-1]
+    assert item.call.startswith("stylize(sample('chelsea'), procedural('swirls', 40, seed=2, ")
+    assert "stroke_length=60.0" in item.call and "palette='ocean'" in item.call
+    # Evaluate the call with a stand-in stylize: same images, same options.
+    seen = {}
+
+    def fake_stylize(content, style, **kwargs):
+        seen.update(content=content, style=style, kwargs=kwargs)
+
+    eval(item.call, {"stylize": fake_stylize, "sample": sample, "procedural": procedural})
+    opts = StylizeOptions.from_kwargs(**seen["kwargs"])
+    assert opts == item.options
+    assert opts == dataclasses.replace(item.result.options, progress=True)  # the panel hides tqdm only
+    assert opts.style_layer_weights == (0.25, 0.75) and opts.tv_weight == 1e5
+    torch.testing.assert_close(load_image(seen["content"], size=40), item.result.content_img)
+    torch.testing.assert_close(load_image(seen["style"], size=40), item.result.style_img)
+    # And the pasted code, run for real, gives the same image.
+    ns: dict = {}
+    exec(item.code, ns)
+    torch.testing.assert_close(ns["result"].image, item.image, atol=1e-4, rtol=0)
+
+
+def test_restore_puts_a_result_settings_back(finished):
+    p = finished[0]
+    item = p.results[-1]
+    p.steps.value, p.optimizer.value, p.use_tv.value = 99, "adam", False
+    p.style_layers["relu5_1"].value = True
+    assert p.options() != item.options
+    p._compare_cards[0].restore.click()
+    assert p.options() == item.options
+
+
+def test_save_writes_a_png_atomically(finished, tmp_path):
+    p = finished[0]
+    out = tmp_path / "sub" / "cat.png"
+    p.save_path.value = str(out)
+    p.save_button.click()
+    assert out.read_bytes().startswith(PNG_SIGNATURE), p.message
+    with Image.open(out) as im:
+        assert im.size == (40, 27)
+    assert sorted(x.name for x in out.parent.iterdir()) == ["cat.png"], "no temporary file left behind"
+    assert "saved" in p.message and str(out) in p.message
+
+
+def test_save_refuses_to_overwrite_an_input(finished, tmp_path):
+    p = finished[0]
+    photo = tmp_path / "photo.png"
+    save_image(sample("coffee", size=32), photo)
+    original = photo.read_bytes()
+    load_image(photo)  # now an input of this process
+    assert p.save(photo) is None
+    assert "refusing" in p.message and "input" in p.message
+    assert photo.read_bytes() == original
+
+
+# --------------------------------------------------------------------------- stop
+
+
+def test_stop_interrupts_a_long_run_and_keeps_the_best_image():
+    p = panel(size=32, steps=500, optimizer="adam", **FAST)
+    assert p.start()
+    assert p.running and p.run_button.disabled and not p.stop_button.disabled
+    assert not p.start() and "already" in p.message  # a second Run is refused meanwhile
+    _wait_for(lambda: p.progress.value >= 2, 120, "two steps")
+    clicked_at = p.progress.value
+    p.stop_button.click()
+    t0 = time.monotonic()
+    item = p.wait(timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert item.stopped and clicked_at <= item.steps_done <= clicked_at + 2
+    assert item.image.shape == (1, 3, 21, 32) and torch.isfinite(item.image).all()
+    assert p.progress.bar_style == "warning" and "stopped" in p.status.value
+    assert not p.running and not p.run_button.disabled
+
+
+# --------------------------------------------------------------------------- invalid settings
+
+
+def test_a_file_that_is_not_an_image_gives_a_message_and_no_run():
+    p = panel(size=32, steps=2, **FAST)
+    p.content.upload.value = _upload_value("holiday.png", b"this is not a picture")
+    assert p.content.kind.value == "upload"
+    assert "holiday.png" in p.message and "not an image" in p.message
+    p.message_box.value = ""
+    p.run_button.click()
+    assert not p.running and p.results == []
+    assert "holiday.png" in p.message
+    assert "⚠" in p.message_box.value
+
+
+def test_no_upload_yet_gives_a_message():
+    p = panel(size=32, steps=2, **FAST)
+    p.style.kind.value = "upload"
+    assert not p.start() and "no style image uploaded" in p.message
+
+
+def test_no_style_layer_ticked_gives_a_message_and_no_run():
+    p = panel(size=32, steps=2, **FAST)
+    for box in p.style_layers.values():
+        box.value = False
+    p.run_button.click()
+    assert not p.running and p.results == []
+    assert "tick at least one style layer" in p.message
+
+
+def test_all_weights_zero_gives_a_message_and_no_run():
+    p = panel(size=32, steps=2, **FAST)
+    p.use_content.value = p.use_style.value = p.use_tv.value = False
+    assert p.content_weight.disabled
+    assert p.run() is None and p.results == []
+    assert "all loss weights are zero" in p.message
+
+
+def test_zero_weight_on_every_ticked_style_layer_gives_a_message():
+    p = panel(size=32, steps=2, **FAST)
+    for layer in FAST["style_layers"]:
+        p.style_layer_weights[layer].value = 0.0
+    assert not p.start() and "weight 0" in p.message
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def test_uploaded_style_is_used_echoed_and_never_saved_over(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = panel(size=32, steps=2, **FAST)
+    data = _png_bytes(procedural("stained_glass", 48, seed=1))
+    before = p.style.thumb.value
+    p.style.upload.value = _upload_value("mine.png", data)
+    assert p.style.kind.value == "upload" and p.style.thumb.value != before
+    assert "mine.png" in p.style.caption.value and p.message == ""
+    item = p.run(timeout=300)
+    assert item is not None, p.message
+    assert "load_image('mine.png')" in item.call and "from styletut.images import load_image, sample" in item.code
+    torch.testing.assert_close(item.result.style_img, load_image(Image.open(io.BytesIO(data)), size=32))
+    # The upload's name is an input: saving over it is refused, nothing is written.
+    assert p.save("mine.png") is None
+    assert "refusing" in p.message and not (tmp_path / "mine.png").exists()
+    assert p.save("result.png") == Path("result.png")
+    assert (tmp_path / "result.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+def test_save_before_any_run_says_so():
+    p = panel(size=32)
+    assert p.save("x.png") is None and "Run first" in p.message

@@ -135,7 +135,7 @@ def lab(tmp_path_factory):
         log.close()
 
 
-def test_panel_runs_and_stops_in_jupyterlab(lab, chromium_path):
+def test_panel_runs_and_stops_in_jupyterlab(chromium_path, lab):  # browser first: a skip starts no server
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

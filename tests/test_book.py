@@ -262,6 +262,44 @@ def css_remote_urls(css: str) -> list[str]:
     return [u for u in urls if is_remote(u)]
 
 
+def rendered_dom(page: Path) -> str:
+    """The page's DOM after its scripts ran in headless Chromium (file://, offline)."""
+    import subprocess
+
+    sys.path.insert(0, str(BOOK))
+    import screenshots
+
+    exe = screenshots.browser()
+    if exe is None:
+        pytest.skip("no chromium on PATH")
+    return subprocess.run(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        check=True, timeout=180, capture_output=True, text=True).stdout
+
+
+def pages_with(selector: str, limit: int = 3) -> list[Path]:
+    found = [p for p in HTML_FILES if p.parent.name == "notebooks" and soup(p).select(selector)]
+    return found[:limit]
+
+
+def test_math_and_widgets_render_in_a_browser():
+    """MathJax typesets (mjx-container), widgets render from embedded state, no error box."""
+    math_pages = pages_with(".math")
+    widget_pages = pages_with('script[type="application/vnd.jupyter.widget-view+json"]')
+    assert math_pages, "no lesson page has maths"
+    for page in dict.fromkeys(math_pages + widget_pages):
+        dom = rendered_dom(page)
+        name = page.relative_to(SITE)
+        if page in math_pages:
+            assert "<mjx-container" in dom, f"{name}: maths not typeset by MathJax"
+        if page in widget_pages:
+            views = len(soup(page).select('script[type="application/vnd.jupyter.widget-view+json"]'))
+            shown = len(re.findall(r'class="[^"]*\bjupyter-widgets\b', dom))
+            assert shown >= 1, f"{name}: {views} widget views embedded, none rendered"
+            assert "Error displaying widget" not in dom, f"{name}: a widget failed to render"
+
+
 def test_screenshots():
     """Landing page and two lessons, desktop and phone, in headless Chromium."""
     sys.path.insert(0, str(BOOK))

@@ -415,25 +415,40 @@ class _ImageSource:
 class StylePanel:
     """An interactive style-transfer panel; build it with :func:`panel`.
 
-    Widgets (all ipywidgets, set their ``.value`` or ``.click()`` them):
-        content, style: image pickers, each with ``.kind`` (``"sample"``,
-            ``"procedural"``, ``"upload"``), ``.sample``, ``.procedural``,
-            ``.seed``, ``.params`` (dict of the style's sliders), ``.upload``
-            (a ``FileUpload``) and ``.thumb``.
-        size, steps, optimizer, lr, crop_frac (shown for SGD), init, seed, device: run settings.
-        content_weight, style_weight, tv_weight: ``FloatLogSlider``s, each
-            switched on and off by ``use_content``, ``use_style``, ``use_tv``.
-        content_layers, style_layers: ``{layer: Checkbox}``;
-        style_layer_weights: ``{layer: BoundedFloatText}`` (relative weights).
-        run_button, stop_button, progress, status, preview, plot, echo,
-        save_path, save_button, message_box.
+    Every control is a plain ipywidget: set its ``.value`` or ``.click()`` it.
+
+    Attributes:
+        content: the content image picker, with ``.kind`` (``"sample"`` or
+            ``"upload"``), ``.sample``, ``.upload`` (a ``FileUpload``) and ``.thumb``.
+        style: the style image picker, as ``content`` plus ``.procedural``,
+            ``.seed`` and ``.params`` (a dict of the style's sliders).
+        size: longest side of the result in pixels.
+        steps: the optimisation budget.
+        optimizer: ``gd``, ``sgd``, ``adam`` or ``lbfgs``.
+        lr: learning rate (a log slider; disabled for L-BFGS).
+        crop_frac: the crop size of SGD's random crops (shown for SGD only).
+        init: start from the content image, noise or the style image.
+        seed: random seed of the run.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        content_weight: log slider, switched on and off by ``use_content``.
+        style_weight: log slider, switched on and off by ``use_style``.
+        tv_weight: log slider, switched on and off by ``use_tv``.
+        content_layers: ``{layer: Checkbox}`` for the content loss.
+        style_layers: ``{layer: Checkbox}`` for the style loss.
+        style_layer_weights: ``{layer: BoundedFloatText}``, relative weights.
+        run_button: starts a run in the background (see :meth:`start`).
+        stop_button: ends the run after the current step, keeping the best image.
+        progress: an ``IntProgress`` bar of the steps.
+        status: one line on the run (steps, time, best loss).
+        preview: the live image.
+        plot: the live loss plot, one curve per component.
+        echo: the ``stylize(...)`` call that reproduces the last result.
+        save_path: where Save writes.
+        save_button: saves the last result atomically, never over an input.
+        message_box: errors and notices (the text is in :attr:`message`).
         widget: the whole panel (a ``VBox``); a notebook shows the panel when
             the ``StylePanel`` is the last expression of a cell.
-
-    State:
         results: the finished runs (:class:`PanelResult`), oldest first.
-        message: the text of the message line (errors, "saved ...").
-        running: whether a run is going on.
     """
 
     def __init__(self, content: str = "chelsea", style: str = "swirls", *, style_seed: int = 0,
@@ -663,6 +678,7 @@ class StylePanel:
 
     @property
     def running(self) -> bool:
+        """Whether a run is going on."""
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> bool:

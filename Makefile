@@ -23,8 +23,9 @@ $(STAMP): pyproject.toml
 	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $(LAB_SETTINGS)
 	@touch $@
 
+# JupyterLab refuses to run as root unless told; containers and CI boxes often are root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_welcome.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_welcome.ipynb
 
 # Quick mode shrinks image sizes and step counts; every cell still runs.
 # The book is built first (quick mode, cached) and tests/test_book.py checks

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import torch
@@ -20,7 +20,7 @@ import torch
 from . import course, images
 from .features import VGG19Features, list_layers
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
-from .optim import DEFAULT_LR, OPTIMIZERS, History, StepInfo, StopFlag, run
+from .optim import OPTIMIZERS, History, StepInfo, StopFlag, run
 
 __all__ = ["StylizeOptions", "StyleObjective", "Result", "stylize", "INITS"]
 
@@ -242,7 +242,6 @@ class Result:
     timings: dict[str, float]
     content_img: torch.Tensor
     style_img: torch.Tensor
-    extra: dict = field(default_factory=dict)
 
     def save(self, path) -> "object":
         """Save :attr:`image` atomically (see :func:`styletut.images.save_image`)."""
@@ -311,5 +310,4 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
     t2 = time.perf_counter()
     steps = max(history.steps_done, 1)
     timings = {"setup_s": t1 - t0, "optimize_s": t2 - t1, "per_step_s": (t2 - t1) / steps}
-    return Result(history.best_image.cpu(), history, opts, timings, content_img.cpu(), style_img.cpu(),
-                  {"lr": DEFAULT_LR[opts.optimizer] if opts.lr is None else opts.lr})
+    return Result(history.best_image.cpu(), history, opts, timings, content_img.cpu(), style_img.cpu())

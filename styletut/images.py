@@ -43,24 +43,31 @@ def _resolved(path: str | os.PathLike) -> Path:
     return Path(path).expanduser().resolve()
 
 
+def _decode(source, what: str, retry: str = "try again") -> Image.Image:
+    """Decode an image file (a path or a binary file object), orientation applied.
+
+    ``what`` names the source in errors ("image 'cat.jpg'", "uploaded file 'x.png'").
+    """
+    try:
+        with Image.open(source) as im:
+            im.load()
+            # Phones store rotation as an EXIF tag; apply it so "up" is up.
+            return ImageOps.exif_transpose(im)
+    except UnidentifiedImageError as err:
+        raise ValueError(
+            f"cannot read {what}: not an image format Pillow recognises; save it as PNG or JPEG and {retry}"
+        ) from err
+    except OSError as err:
+        raise ValueError(f"cannot read {what}: {err}; the file may be truncated or damaged") from err
+
+
 def _open_path(path: str | os.PathLike) -> Image.Image:
     p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"cannot read image '{p}': no such file; check the path")
     if p.is_dir():
         raise IsADirectoryError(f"cannot read image '{p}': it is a folder, not an image file")
-    try:
-        with Image.open(p) as im:
-            im.load()
-            # Phones store rotation as an EXIF tag; apply it so "up" is up.
-            im = ImageOps.exif_transpose(im)
-    except UnidentifiedImageError as err:
-        raise ValueError(
-            f"cannot read image '{p}': not an image format Pillow recognises; "
-            "save it as PNG or JPEG and try again"
-        ) from err
-    except OSError as err:
-        raise ValueError(f"cannot read image '{p}': {err}; the file may be truncated or damaged") from err
+    im = _decode(p, f"image '{p}'")
     _INPUT_PATHS.add(_resolved(p))
     return im
 

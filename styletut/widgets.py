@@ -44,7 +44,7 @@ from pathlib import Path
 import ipywidgets as W
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from . import course, images, styles
 from .features import list_layers
@@ -111,20 +111,7 @@ def _decode_upload(name: str, data: bytes) -> torch.Tensor:
     """
     if not data:
         raise ValueError(f"cannot read uploaded file '{name}': it is empty")
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)  # phones store rotation as a tag
-    except UnidentifiedImageError as err:
-        raise ValueError(
-            f"cannot read uploaded file '{name}': not an image format Pillow recognises; "
-            "save it as PNG or JPEG and upload it again"
-        ) from err
-    except OSError as err:
-        raise ValueError(
-            f"cannot read uploaded file '{name}': {err}; the file may be truncated or damaged"
-        ) from err
-    return images.load_image(im)
+    return images.load_image(images._decode(io.BytesIO(data), f"uploaded file '{name}'", "upload it again"))
 
 
 def _loss_plot_png(losses: dict[str, list[float]], num_steps: int) -> bytes:
@@ -699,7 +686,7 @@ class StylePanel:
             self._show_error(str(err))
             return False
         uploads = tuple(src.upload_name for src in (self.content, self.style) if src.kind.value == _UPLOAD)
-        self._protected |= {_resolve(n) for n in uploads}
+        self._protected |= {images._resolved(n) for n in uploads}
         content_expr, style_expr = self.content.expression(opts.size), self.style.expression(opts.size)
         job = _Job(self, opts, content_img, style_img, content_expr, style_expr, uploads)
         self._show_message("")
@@ -776,8 +763,8 @@ class StylePanel:
         if not str(path):
             self._show_error("type a file name to save to, e.g. stylized.png")
             return None
-        target = _resolve(path)
-        uploads = self._protected | {_resolve(s.upload_name) for s in (self.content, self.style) if s.upload_name}
+        target = images._resolved(path)
+        uploads = self._protected | {images._resolved(s.upload_name) for s in (self.content, self.style) if s.upload_name}
         if target in uploads:
             self._show_error(f"refusing to write '{path}': it is the name of an uploaded input image; "
                              "choose another output path")
@@ -820,10 +807,6 @@ def _sample_name(name: str, role: str) -> str:
     if name not in images.list_samples():
         raise ValueError(f"unknown {role} sample {name!r}; choose one of: {', '.join(images.list_samples())}")
     return name
-
-
-def _resolve(path) -> Path:
-    return Path(path).expanduser().resolve()
 
 
 def _pad(items: list, n: int) -> list:

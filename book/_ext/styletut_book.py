@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pkgutil
 import shutil
 import time
@@ -33,6 +32,8 @@ from pathlib import Path
 
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
+
+from styletut.course import quick_mode
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +72,6 @@ GALLERY = [
 GALLERY_QUICK = dict(size=128, num_steps=30)
 GALLERY_FULL = dict(size=384, num_steps=200)
 GALLERY_THUMB = 256   # px, height of each panel of the composite
-
-
-def quick_mode() -> bool:
-    return os.environ.get("STYLETUT_QUICK", "0").strip().lower() not in ("", "0", "false", "no")
 
 
 def sha256_file(path: Path) -> str:

@@ -13,7 +13,9 @@ from typing import Callable, Iterable
 
 import torch
 
-__all__ = ["check_close", "check_true", "check_function"]
+from .course import quick_mode
+
+__all__ = ["check_close", "check_true", "check_function", "claim"]
 
 
 def _as_tensor(x) -> torch.Tensor:
@@ -63,3 +65,40 @@ def check_function(fn: Callable, reference: Callable, inputs: Iterable[tuple], n
         want = reference(*args)
         shapes = ", ".join(str(tuple(a.shape)) if hasattr(a, "shape") else repr(a) for a in args)
         check_close(got, want, name=f"{name} on input {i + 1} ({shapes})", rtol=rtol, atol=atol, hint=hint)
+
+
+def claim(holds: bool, statement: str) -> bool:
+    """Check a claim the lesson's prose makes about the figure this cell draws.
+
+    Lessons call it in the cell that draws a figure, with the measured
+    condition and the sentence the prose says (``claim(tex_err < 0.1 * noise_err,
+    "the texture's Gram loss is under 10% of the noise's")``), so the text and
+    the figure cannot drift apart: every build of the book checks them.
+
+    - A claim that holds prints ``✓ checked in this run: <statement>``, so the
+      reader sees what was verified next to the figure.
+    - In full mode a claim that fails raises ``AssertionError``: the book
+      build (and the learner's notebook) stops there.
+    - In quick mode (``STYLETUT_QUICK=1``: tiny images, few steps, meant for
+      tests) a failed claim prints a visible note instead: the quick figure
+      is too small or too short to show it, and full mode (``make book``)
+      does. The same code runs in both modes; only the sizes differ.
+
+    Args:
+        holds: the measured condition (anything truthy; a tensor is turned into a bool).
+        statement: the claim in the prose's words.
+
+    Returns:
+        Whether the claim held.
+
+    Introduced in notebooks/00_welcome.ipynb
+    """
+    ok = bool(holds)
+    if ok:
+        print(f"✓ checked in this run: {statement}")
+    elif quick_mode():
+        print(f"⚠ quick mode: this figure is too small or too short to show that {statement}. "
+              "The full-mode build (`make book`, or this notebook run without STYLETUT_QUICK) shows it.")
+    else:
+        raise AssertionError(f"the prose claims that {statement}, but this run does not show it")
+    return ok

@@ -12,8 +12,14 @@ bar, per-component loss history, a stop flag, and best-image tracking.
   what the crop means; see ``styletut.transfer.StyleObjective``). Each step is
   cheaper and noisier than a full-image step.
 - ``"adam"``: ``torch.optim.Adam`` (Kingma & Ba 2015).
-- ``"lbfgs"``: ``torch.optim.LBFGS`` (Liu & Nocedal 1989), one iteration per step,
-  the optimiser Gatys et al. used.
+- ``"lbfgs"``: L-BFGS (Liu & Nocedal 1989), the optimiser Gatys et al. used. Pixels
+  must stay in [0, 1], so by default it is scipy's **L-BFGS-B** (Byrd, Lu,
+  Nocedal & Zhu 1995), which keeps the bounds inside the algorithm: every image
+  it evaluates is a valid image, and the image returned is the best one
+  evaluated. ``clamp=False`` gives ``torch.optim.LBFGS``, unconstrained.
+
+For every optimiser the loss reported as ``History.best_loss`` is the objective
+of the image returned (lesson 05 shows what goes wrong when it is not).
 
 Introduced in notebooks/05_gradient_descent.ipynb (GD, Adam, L-BFGS) and
 notebooks/06_sgd.ipynb (SGD)
@@ -32,6 +38,9 @@ import torch
 __all__ = [
     "OPTIMIZERS",
     "DEFAULT_LR",
+    "AUTO_LR_STEP",
+    "LBFGS_MEMORY",
+    "auto_lr",
     "GradientDescent",
     "make_optimizer",
     "StopFlag",
@@ -42,9 +51,26 @@ __all__ = [
 
 OPTIMIZERS = ("gd", "sgd", "adam", "lbfgs")
 
-# Step sizes that work for style transfer with styletut's default loss weights
-# on images in [0, 1] (see notebooks/05_gradient_descent.ipynb for the sweep).
-DEFAULT_LR = {"gd": 1e-6, "sgd": 1e-6, "adam": 0.02, "lbfgs": 1.0}
+# Default step sizes. ``None`` (GD, SGD) means "automatic": plain gradient
+# descent has no scale of its own, and the gradient's size depends on the loss
+# weights, the layers and the image size (losses are means over positions, so
+# the per-pixel gradient shrinks like 1/(H*W)). The rule of lesson 05 sets the
+# rate from the first gradient instead (see auto_lr). Adam's rate is already a
+# step in pixel units (2% of the [0, 1] range); L-BFGS's line search scales
+# its steps itself.
+DEFAULT_LR = {"gd": None, "sgd": None, "adam": 0.02, "lbfgs": 1.0}
+
+# auto_lr's target: the first GD step moves pixels by 0.01 rms, 1% of the
+# [0, 1] range (~2.5 grey levels of 255): small enough to stay in the region
+# where the first-order model holds, large enough to make visible progress
+# in tens of steps (notebooks/05_gradient_descent.ipynb sweeps it).
+AUTO_LR_STEP = 0.01
+
+# L-BFGS keeps this many (s, y) curvature pairs. scipy's default is 10;
+# benchmarks/bench_box_constraints.py measured 10 and 50 on style transfer
+# and the longer memory reached a lower loss on the same budget. The cost is
+# O(m * pixels) per step, negligible next to one VGG19 pass.
+LBFGS_MEMORY = 50
 
 # objective(image, generator) -> {component name: weighted scalar loss}
 Objective = Callable[[torch.Tensor, "torch.Generator | None"], Mapping[str, torch.Tensor]]
@@ -59,13 +85,15 @@ class GradientDescent(torch.optim.Optimizer):
 
     Args:
         params: tensors to optimise (here: the image).
-        lr: the learning rate η > 0.
+        lr: the learning rate η > 0, or ``None`` to set it from the first
+            gradient with :func:`auto_lr` (the chosen value is then in
+            ``param_groups[0]["lr"]``).
 
     Introduced in notebooks/05_gradient_descent.ipynb
     """
 
-    def __init__(self, params, lr: float):
-        if not lr > 0:
+    def __init__(self, params, lr: float | None = None):
+        if lr is not None and not lr > 0:
             raise ValueError(f"learning rate must be positive, got {lr}")
         super().__init__(params, {"lr": lr})
 
@@ -77,20 +105,55 @@ class GradientDescent(torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.sub_(group["lr"] * p.grad)  # θ ← θ − η ∇J(θ)
+                if p.grad is None:
+                    continue
+                if group["lr"] is None:  # first step: the rate comes from this gradient
+                    group["lr"] = auto_lr(p.grad)
+                p.sub_(group["lr"] * p.grad)  # θ ← θ − η ∇J(θ)
         return loss
+
+
+def auto_lr(grad: torch.Tensor, step: float = AUTO_LR_STEP) -> float:
+    """A gradient-descent learning rate from a gradient: ``η = step / rms(∇J)``.
+
+    With this η the first update ``η ∇J`` moves pixels by ``step`` in root mean
+    square, whatever the loss weights and the image size. The rms is taken
+    over the entries that have a gradient at all, so for SGD, whose random
+    crop ξ leaves the pixels outside it at zero, the crop's own pixels move by
+    ``step``.
+
+    Args:
+        grad: ``∇J``, any shape (e.g. ``(1, 3, H, W)``).
+        step: the rms pixel change wanted from the first step.
+
+    Returns:
+        The learning rate, a float (``step`` itself for an all-zero gradient,
+        where no rate moves anything).
+
+    Example:
+        >>> auto_lr(torch.full((1, 3, 4, 4), 2.0))
+        0.005
+
+    Introduced in notebooks/05_gradient_descent.ipynb
+    """
+    g = grad.detach()
+    g = g[g != 0]
+    if g.numel() == 0:
+        return float(step)
+    return float(step / g.double().pow(2).mean().sqrt())
 
 
 def make_optimizer(name: str, params, lr: float | None = None, num_steps: int = 100) -> torch.optim.Optimizer:
     """Build one of :data:`OPTIMIZERS` over ``params`` with ``lr`` (or its default).
 
-    For ``"lbfgs"``, ``num_steps`` is its budget of objective evaluations.
+    For ``"lbfgs"`` this is torch's unconstrained L-BFGS, and ``num_steps``
+    is its budget of objective evaluations; :func:`run` uses scipy's
+    L-BFGS-B instead whenever pixels must stay in [0, 1].
     """
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
     lr = DEFAULT_LR[name] if lr is None else float(lr)
-    if not lr > 0:
+    if lr is not None and not lr > 0:
         raise ValueError(f"learning rate must be positive, got {lr}")
     if name in ("gd", "sgd"):
         return GradientDescent(params, lr=lr)
@@ -101,7 +164,7 @@ def make_optimizer(name: str, params, lr: float | None = None, num_steps: int = 
     # steps overshoot badly at that scale. A step of ours is one evaluation, so
     # the budget is max_eval; line-search trials count as steps.
     n = max(int(num_steps), 1)
-    return torch.optim.LBFGS(params, lr=lr, max_iter=n, max_eval=n, history_size=50,
+    return torch.optim.LBFGS(params, lr=lr, max_iter=n, max_eval=n, history_size=LBFGS_MEMORY,
                              line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
 
 
@@ -154,8 +217,13 @@ class History:
         losses: ``{component: [value per step]}``, always with ``"total"``.
         times: seconds since start after each step.
         best_image: image with the lowest total loss seen (for ``"sgd"``,
-            whose sampled losses are not comparable step to step, the latest).
-        best_loss, best_step: its loss and the step it was seen at.
+            whose sampled losses are not comparable step to step, the latest
+            image whose loss was finite).
+        best_loss, best_step: the objective of ``best_image`` and the step it
+            was seen at. For ``"sgd"`` this is the full (not sampled)
+            objective, evaluated once more on ``best_image`` at the end.
+        lr: the learning rate used (for GD/SGD with ``lr=None``, the one
+            :func:`auto_lr` chose); ``None`` before the first update.
         steps_done: how many steps (objective evaluations) ran.
         stopped: a stop flag ended the run early.
         interrupted: Ctrl-C ended it early (the best image is kept).
@@ -171,6 +239,7 @@ class History:
     stopped: bool = False
     interrupted: bool = False
     diverged: bool = False
+    lr: float | None = None
 
     @property
     def total(self) -> list[float]:
@@ -191,24 +260,29 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
 
     Args:
         objective: ``objective(image, generator) -> {name: weighted scalar loss}``.
-            ``generator`` is ``None`` for full-batch optimisers and a seeded
-            ``torch.Generator`` for ``"sgd"`` (the source of ξ).
+            ``generator`` is ``None`` for the full objective and a seeded
+            ``torch.Generator`` for ``"sgd"``'s sampled steps (the source of ξ).
         synth_img: ``(1, 3, H, W)`` tensor; it becomes the parameter
             (``requires_grad`` is switched on), is updated in place, and ends
             as the best image seen.
         optimizer: one of :data:`OPTIMIZERS`.
-        lr: learning rate (default :data:`DEFAULT_LR`).
+        lr: learning rate (default :data:`DEFAULT_LR`; ``None`` for GD/SGD
+            means :func:`auto_lr` from the first gradient).
         num_steps: objective evaluations to spend.
         seed: seeds the stochastic draws of ``"sgd"``.
         callback: called with a :class:`StepInfo` after every step.
         stop: a :class:`StopFlag`; when set, the run ends after the current step.
         progress: show a tqdm progress bar.
-        clamp: keep pixels in [0, 1] (after every update; for L-BFGS, which
-            needs an unconstrained problem, once at the end).
+        clamp: keep pixels in [0, 1]. GD, SGD and Adam clamp after every
+            update (a projection); L-BFGS becomes scipy's L-BFGS-B with the
+            bounds inside the algorithm. Either way every image evaluated, and
+            so the image returned, is a valid image. ``False``: unconstrained
+            (torch's L-BFGS), and nothing is clamped.
         desc: label for the progress bar.
 
     Returns:
-        A :class:`History`; ``history.best_image`` is a detached copy.
+        A :class:`History`; ``history.best_image`` is a detached copy, and
+        ``history.best_loss`` is the objective of that very image.
 
     Example:
         >>> synth_img = torch.rand(1, 3, 8, 8)
@@ -220,8 +294,14 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
     """
     if num_steps < 0:
         raise ValueError(f"num_steps must be >= 0, got {num_steps}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    box_lbfgs = optimizer == "lbfgs" and clamp
+    if clamp:
+        with torch.no_grad():
+            synth_img.clamp_(0.0, 1.0)  # the start must be feasible too
     synth_img.requires_grad_(True)
-    opt = make_optimizer(optimizer, [synth_img], lr, num_steps)
+    opt = None if box_lbfgs else make_optimizer(optimizer, [synth_img], lr, num_steps)
     stochastic = optimizer == "sgd"
     gen = torch.Generator().manual_seed(seed) if stochastic else None
     hist = History(best_image=synth_img.detach().clone())
@@ -239,14 +319,15 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
             hist.losses.setdefault(k, []).append(v)
         hist.times.append(time.perf_counter() - start)
         step = hist.steps_done = len(hist.times)
-        # SGD's sampled losses are not comparable step to step: keep its latest image.
-        if stochastic or values["total"] < hist.best_loss:
+        finite = math.isfinite(values["total"])
+        # SGD's sampled losses are not comparable step to step: keep its latest finite image.
+        if finite and (stochastic or values["total"] < hist.best_loss):
             hist.best_loss, hist.best_step = values["total"], step
             hist.best_image = synth_img.detach().clone()
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{values['total']:.4g}")
-        if not math.isfinite(values["total"]):
+        if not finite:
             hist.diverged = True
             raise _Stop
         if callback is not None:
@@ -257,12 +338,18 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         if step >= num_steps:
             raise _Stop  # L-BFGS's line search may ask for more than the budget
 
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        parts = dict(objective(synth_img, gen))
+    def evaluate(generator=None) -> torch.Tensor:
+        parts = dict(objective(synth_img, generator))
         if not parts:
             raise ValueError("the objective returned no loss terms; give some term a positive weight")
-        total = sum(parts.values())
+        return parts, sum(parts.values())
+
+    def closure():
+        if opt is not None:
+            opt.zero_grad(set_to_none=True)
+        else:
+            synth_img.grad = None
+        parts, total = evaluate(gen)
         total.backward()
         # Bookkeeping sees the image this loss belongs to (before any update).
         record(parts, total)
@@ -271,6 +358,8 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
     try:
         if num_steps == 0:
             pass
+        elif box_lbfgs:
+            _lbfgsb(closure, synth_img, num_steps)
         elif optimizer == "lbfgs":
             opt.step(closure)  # evaluates up to num_steps times, then stops
         else:
@@ -289,7 +378,40 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         if bar is not None:
             bar.close()
         synth_img.requires_grad_(False)
-        if clamp:
-            hist.best_image.clamp_(0.0, 1.0)
+        synth_img.grad = None
+        if opt is not None:
+            hist.lr = opt.param_groups[0]["lr"]
         synth_img.copy_(hist.best_image)
+    if stochastic and hist.steps_done:
+        # The sampled losses describe crops; report the objective of the image returned.
+        with torch.no_grad():
+            hist.best_loss = float(evaluate(None)[1])
     return hist
+
+
+def _lbfgsb(closure: Callable[[], torch.Tensor], synth_img: torch.Tensor, num_steps: int) -> None:
+    """Minimise over ``synth_img`` in the box [0, 1] with scipy's L-BFGS-B.
+
+    scipy works on a float64 vector; each evaluation copies it into the image,
+    runs ``closure`` (forward, backward, bookkeeping) and hands back the loss
+    and gradient. The bounds are part of the algorithm (projected gradient,
+    generalised Cauchy point, a line search that stays in the box), so the
+    curvature pairs describe the constrained problem, and no point outside
+    [0, 1] is ever evaluated. ``closure`` raises ``_Stop`` at the budget.
+    """
+    import numpy as np
+    from scipy.optimize import Bounds, minimize
+
+    shape, dtype, device = synth_img.shape, synth_img.dtype, synth_img.device
+
+    def fun(v: np.ndarray):
+        with torch.no_grad():
+            synth_img.copy_(torch.from_numpy(v).view(shape).to(device=device, dtype=dtype))
+        loss = closure()
+        return float(loss.detach()), synth_img.grad.detach().double().cpu().numpy().ravel()
+
+    x0 = synth_img.detach().double().cpu().numpy().ravel()
+    # ftol = gtol = 0: spend the whole budget (the stop is ours, by evaluations).
+    minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=Bounds(0.0, 1.0),
+             options={"maxfun": num_steps + 1, "maxiter": num_steps + 1, "maxcor": LBFGS_MEMORY,
+                      "ftol": 0.0, "gtol": 0.0})

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from styletut.optim import GradientDescent, StopFlag, make_optimizer, run
+from styletut.optim import GradientDescent, StopFlag, auto_lr, make_optimizer, run
 
 
 def _quadratic(target):
@@ -47,7 +47,8 @@ def test_sgd_gradient_is_stochastic_and_seeded():
     draws = []
 
     def objective(x, g):
-        assert g is not None
+        if g is None:  # the full objective: run() reports it for the image returned
+            return {"mse": ((x - 1) ** 2).sum()}
         mask = (torch.rand(x.shape, generator=g) < 0.5).float()  # xi: a random half of the pixels
         draws[-1].append(mask)
         return {"mse": ((x - 1) ** 2 * mask).sum()}
@@ -126,3 +127,84 @@ def test_lbfgs_budget_counts_line_search_evaluations():
 
     hist = run(objective, torch.zeros(1, 3, 8, 8), "lbfgs", num_steps=12, progress=False)
     assert len(calls) == hist.steps_done <= 12
+
+
+# -- the delivered image is the one whose loss is reported (issue #9) --------------
+
+def _outside_box_objective():
+    """A quadratic whose unconstrained optimum leaves [0, 1]: the box matters."""
+    target = torch.linspace(-0.6, 1.6, 3 * 5 * 5).reshape(1, 3, 5, 5)
+    return lambda x, g: {"mse": ((x - target) ** 2).sum(), "l4": ((x - 0.3) ** 4).sum()}
+
+
+@pytest.mark.parametrize("opt,lr", [("gd", None), ("sgd", None), ("adam", 0.05), ("lbfgs", None)])
+def test_reported_best_loss_is_the_objective_of_the_returned_image(opt, lr):
+    objective = _outside_box_objective()
+    x = torch.full((1, 3, 5, 5), 0.5)
+    hist = run(objective, x, opt, lr=lr, num_steps=30, progress=False)
+    assert 0.0 <= x.min() and x.max() <= 1.0           # a valid image ...
+    assert_close(x, hist.best_image)                     # ... the one returned ...
+    j = float(sum(objective(x, None).values()))
+    assert hist.best_loss == pytest.approx(j, rel=1e-6)  # ... whose loss is the one reported
+
+
+def test_box_constrained_lbfgs_reaches_the_box_optimum():
+    # Separable quadratic: the box optimum is the target clipped to [0, 1].
+    target = torch.linspace(-0.6, 1.6, 48).reshape(1, 3, 4, 4)
+    x = torch.full((1, 3, 4, 4), 0.5)
+    hist = run(_quadratic(target), x, "lbfgs", num_steps=40, progress=False)
+    assert_close(x, target.clamp(0, 1), atol=1e-5, rtol=0)
+    assert hist.steps_done <= 40
+
+
+def test_lbfgs_delivered_loss_never_rises_with_more_steps():
+    objective = _outside_box_objective()
+    delivered = []
+    for n in (5, 10, 20):
+        x = torch.full((1, 3, 5, 5), 0.5)
+        run(objective, x, "lbfgs", num_steps=n, progress=False)
+        delivered.append(float(sum(objective(x, None).values())))
+    assert delivered[0] >= delivered[1] >= delivered[2]
+    assert delivered[2] < delivered[0]
+
+
+def test_unconstrained_lbfgs_is_not_clamped():
+    target = torch.full((1, 3, 4, 4), 1.5)
+    x = torch.full((1, 3, 4, 4), 0.5)
+    run(_quadratic(target), x, "lbfgs", num_steps=20, clamp=False, progress=False)
+    assert_close(x, target)  # went straight to the unconstrained optimum, outside [0, 1]
+
+
+def test_auto_lr_moves_pixels_by_the_target_rms():
+    grad = torch.tensor([[0.0, 3.0], [4.0, 0.0]])  # rms over the nonzero entries: sqrt(12.5)
+    assert auto_lr(grad) == pytest.approx(0.01 / math.sqrt(12.5))
+    assert auto_lr(torch.zeros(3)) == 0.01
+
+
+def test_gd_without_lr_uses_auto_lr_of_the_first_gradient():
+    target = torch.rand(1, 3, 6, 6, generator=torch.Generator().manual_seed(1))
+    x0 = torch.zeros(1, 3, 6, 6)
+    expected = auto_lr(2 * (x0 - target))  # gradient of sum (x - t)^2
+    x = x0.clone()
+    hist = run(_quadratic(target), x, "gd", num_steps=3, progress=False)
+    assert hist.lr == pytest.approx(expected)
+    step1 = x0 - expected * 2 * (x0 - target)
+    # rms pixel change of the first step is AUTO_LR_STEP
+    assert (step1 - x0).pow(2).mean().sqrt().item() == pytest.approx(0.01, rel=1e-4)
+
+
+def test_sgd_keeps_the_last_finite_image_when_a_step_goes_nan():
+    calls = []
+
+    def objective(x, g):
+        calls.append(1)
+        loss = ((x - 1) ** 2).sum()
+        if g is not None and len(calls) == 3:
+            loss = loss * float("nan")
+        return {"mse": loss}
+
+    x = torch.zeros(1, 1, 3, 3)
+    hist = run(objective, x, "sgd", lr=0.1, num_steps=5, progress=False)
+    assert hist.diverged and hist.best_step == 2
+    assert torch.isfinite(x).all()
+    assert hist.best_loss == pytest.approx(float(((x - 1) ** 2).sum()))

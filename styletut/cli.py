@@ -37,8 +37,9 @@ def _source(spec: str, size: int | None, what: str):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .losses import STYLE_NORMS
     from .optim import OPTIMIZERS
-    from .transfer import INITS, StylizeOptions
+    from .transfer import DEFAULT_STYLE_WEIGHT, INITS, StylizeOptions
 
     d = StylizeOptions()
     p = argparse.ArgumentParser(prog="styletut", description="Neural style transfer (Gatys et al. 2016) from the styletut course.")
@@ -55,8 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default {d.optimizer}")
     s.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
     s.add_argument("--content-weight", type=float, default=d.content_weight)
-    s.add_argument("--style-weight", type=float, default=d.style_weight)
+    s.add_argument("--style-weight", type=float, default=None,
+                   help="weight β of the style loss (default depends on --style-norm: "
+                        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHT.items()) + ")")
     s.add_argument("--tv-weight", type=float, default=d.tv_weight)
+    s.add_argument("--style-norm", choices=STYLE_NORMS, default=d.style_norm,
+                   help=f"how each style layer's Gram mismatch is scaled (default {d.style_norm}: "
+                        "divided by the style's own Gram norm, so one --style-weight means the same for every style)")
     s.add_argument("--content-layers", default=",".join(d.content_layers), help="comma-separated VGG19 layers (see `styletut layers`)")
     s.add_argument("--style-layers", default=",".join(d.style_layers), help="comma-separated VGG19 layers")
     s.add_argument("--init", choices=INITS, default=d.init)
@@ -85,7 +91,7 @@ def _stylize(args) -> int:
     options = dict(
         size=args.size, style_size=args.style_size, num_steps=args.steps, optimizer=args.optimizer, lr=args.lr,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-        content_layers=tuple(l for l in args.content_layers.split(",") if l),
+        style_norm=args.style_norm, content_layers=tuple(l for l in args.content_layers.split(",") if l),
         style_layers=tuple(l for l in args.style_layers.split(",") if l),
         init=args.init, pooling=args.pooling, weights=args.weights, device=args.device, seed=args.seed,
         progress=not args.quiet,

@@ -19,12 +19,19 @@ import torch
 
 from . import course, images
 from .features import VGG19Features, list_layers
-from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .losses import DEFAULT_STYLE_NORM, STYLE_NORMS, content_loss, gram_matrix, style_loss, tv_loss
 from .optim import OPTIMIZERS, History, StepInfo, StopFlag, run
 
-__all__ = ["StylizeOptions", "StyleObjective", "Result", "stylize", "INITS"]
+__all__ = ["StylizeOptions", "StyleObjective", "Result", "stylize", "INITS", "DEFAULT_STYLE_WEIGHT"]
 
 INITS = ("content", "noise", "style")
+
+# The default β for each style normalisation (``style_weight=None``), measured by
+# benchmarks/bench_style_norm.py: each is the old default (tutorial, β = 5)
+# times the median ratio of the tutorial style loss to the convention's over
+# the five procedural styles, rounded, so a typical style starts from the same
+# balance of content and style in every convention.
+DEFAULT_STYLE_WEIGHT = {"tutorial": 5.0, "gatys": 1e-4, "relative": 4e6}
 
 
 @dataclass
@@ -40,7 +47,12 @@ class StylizeOptions:
         content_layers: VGG19 layers for the content loss.
         style_layers: VGG19 layers for the style loss.
         style_layer_weights: one weight per style layer (default equal, summing to 1).
-        content_weight, style_weight, tv_weight: weights of the three losses.
+        style_norm: how each layer's Gram mismatch is scaled, one of
+            ``styletut.losses.STYLE_NORMS`` (``"relative"``: divided by the
+            style Gram's own norm, so one ``style_weight`` means about the same
+            strength for every style image; ``"tutorial"``, ``"gatys"``).
+        content_weight, style_weight, tv_weight: weights of the three losses
+            (``style_weight=None``: ``DEFAULT_STYLE_WEIGHT[style_norm]``).
         init: start from ``"content"``, ``"noise"`` or the resized ``"style"`` image.
         seed: seeds the noise init and SGD's random crops.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
@@ -58,8 +70,9 @@ class StylizeOptions:
     content_layers: tuple[str, ...] = ("relu4_2",)
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     style_layer_weights: tuple[float, ...] | None = None
+    style_norm: str = DEFAULT_STYLE_NORM
     content_weight: float = 1.0
-    style_weight: float = 5.0
+    style_weight: float | None = None
     tv_weight: float = 0.0
     init: str = "content"
     seed: int = 0
@@ -81,7 +94,7 @@ class StylizeOptions:
                     f"unknown layer name(s) in {name}: {', '.join(map(repr, bad))}; valid names "
                     f"(styletut.features.list_layers()): {', '.join(valid)}"
                 )
-        if not self.style_layers and self.style_weight > 0:
+        if not self.style_layers and (self.style_weight is None or self.style_weight > 0):
             raise ValueError("style_layers is empty but style_weight > 0; tick at least one style layer")
         if not self.content_layers and self.content_weight > 0:
             raise ValueError("content_layers is empty but content_weight > 0; pick a content layer or set content_weight=0")
@@ -94,10 +107,12 @@ class StylizeOptions:
                 )
             if any(w < 0 for w in self.style_layer_weights):
                 raise ValueError("style_layer_weights must be >= 0")
+        if self.style_norm not in STYLE_NORMS:
+            raise ValueError(f"unknown style_norm {self.style_norm!r}; choose one of: {', '.join(STYLE_NORMS)}")
         for name in ("content_weight", "style_weight", "tv_weight"):
-            if getattr(self, name) < 0:
+            if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.content_weight == 0 and self.style_weight == 0 and self.tv_weight == 0:
+        if self.content_weight == 0 and self.beta == 0 and self.tv_weight == 0:
             raise ValueError("all loss weights are zero: nothing to optimise; give style_weight a positive value")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
@@ -114,6 +129,11 @@ class StylizeOptions:
         if not 0.1 <= self.crop_frac <= 1.0:
             raise ValueError(f"crop_frac must lie in [0.1, 1], got {self.crop_frac}")
         course.resolve_device(self.device)  # raises a clear error for a bad device
+
+    @property
+    def beta(self) -> float:
+        """The style weight in effect: ``style_weight``, or the default of ``style_norm``."""
+        return DEFAULT_STYLE_WEIGHT[self.style_norm] if self.style_weight is None else float(self.style_weight)
 
     @classmethod
     def from_kwargs(cls, **options) -> "StylizeOptions":
@@ -155,9 +175,12 @@ class StyleObjective:
         content_img: ``(1, 3, H, W)`` or ``None`` (texture synthesis).
         style_img: ``(1, 3, H', W')`` or ``None`` (reconstruction only).
         content_layers, style_layers: layer names.
-        content_weight, style_weight, tv_weight: α, β, γ.
+        content_weight, style_weight, tv_weight: α, β, γ (``style_weight=None``:
+            ``DEFAULT_STYLE_WEIGHT[style_norm]``).
         style_layer_weights: ``{layer: weight}`` (default equal).
         crop_frac: side of SGD's random crop ξ, as a fraction of the image.
+        style_norm: per-layer scaling of the style term (``styletut.losses.STYLE_NORMS``;
+            ``None``: ``DEFAULT_STYLE_NORM``).
 
     Call:
         ``objective(x, generator=None) -> {"content": ..., "style": ..., "tv": ...}``
@@ -169,14 +192,19 @@ class StyleObjective:
 
     def __init__(self, net, content_img, style_img, content_layers=("relu4_2",),
                  style_layers=("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-                 content_weight=1.0, style_weight=5.0, tv_weight=0.0,
-                 style_layer_weights: Mapping[str, float] | None = None, crop_frac: float = 0.5):
+                 content_weight=1.0, style_weight=None, tv_weight=0.0,
+                 style_layer_weights: Mapping[str, float] | None = None, crop_frac: float = 0.5,
+                 style_norm: str | None = None):
         self.net = net
         self.content_layers = tuple(content_layers) if content_weight > 0 else ()
+        style_norm = DEFAULT_STYLE_NORM if style_norm is None else style_norm
+        if style_weight is None:
+            style_weight = DEFAULT_STYLE_WEIGHT[style_norm]
         self.style_layers = tuple(style_layers) if style_weight > 0 else ()
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
         self.style_layer_weights = dict(style_layer_weights) if style_layer_weights else None
         self.crop_frac = crop_frac
+        self.style_norm = style_norm
         self.content_img = content_img
         missing = [l for l in self.content_layers + self.style_layers if l not in net.layers]
         if missing:
@@ -196,7 +224,22 @@ class StyleObjective:
         feats = self.net(img)
         return {l: feats[l] for l in self.content_layers}
 
-    def _random_crop(self, x, generator):
+    def random_crop(self, x: torch.Tensor, generator: torch.Generator) -> tuple[slice, slice]:
+        """SGD's ξ: a random window of ``x``, ``crop_frac`` of each side, drawn from ``generator``.
+
+        The window is at least 16 px a side (or the whole side, if smaller):
+        VGG19 halves the resolution at each of its four pools before relu5_1,
+        so 16 px is the smallest window that still leaves a 1x1 map there.
+
+        Args:
+            x: ``(B, C, H, W)``.
+            generator: a seeded ``torch.Generator`` (the same seed gives the same crops).
+
+        Returns:
+            ``(rows, cols)`` slices: ``x[..., rows, cols]`` is the crop.
+
+        Introduced in notebooks/06_sgd.ipynb
+        """
         h, w = x.shape[-2:]
         ch, cw = max(16, round(h * self.crop_frac)), max(16, round(w * self.crop_frac))
         ch, cw = min(ch, h), min(cw, w)
@@ -207,7 +250,7 @@ class StyleObjective:
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         content_targets = self.content_targets
         if generator is not None:
-            rows, cols = self._random_crop(x, generator)
+            rows, cols = self.random_crop(x, generator)
             x = x[..., rows, cols]
             if self.content_layers:
                 with torch.no_grad():
@@ -218,7 +261,8 @@ class StyleObjective:
             c = sum(content_loss(feats[l], content_targets[l]) for l in self.content_layers)
             parts["content"] = self.content_weight * c / len(self.content_layers)
         if self.style_layers:
-            parts["style"] = self.style_weight * style_loss(feats, self.style_grams, self.style_layer_weights)
+            parts["style"] = self.style_weight * style_loss(feats, self.style_grams, self.style_layer_weights,
+                                                            norm=self.style_norm)
         if self.tv_weight > 0:
             parts["tv"] = self.tv_weight * tv_loss(x)
         return parts
@@ -299,8 +343,8 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
     if opts.style_layer_weights is not None:
         layer_weights = dict(zip(opts.style_layers, opts.style_layer_weights))
     objective = StyleObjective(net, content_img, style_img, opts.content_layers, opts.style_layers,
-                               opts.content_weight, opts.style_weight, opts.tv_weight,
-                               layer_weights, opts.crop_frac)
+                               opts.content_weight, opts.beta, opts.tv_weight,
+                               layer_weights, opts.crop_frac, opts.style_norm)
     synth_img = _init_image(opts.init, content_img, style_img, opts.seed)
     if device.type == "cuda":
         torch.cuda.synchronize()

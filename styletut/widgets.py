@@ -49,7 +49,8 @@ from PIL import Image
 from . import course, images, styles
 from .features import list_layers
 from .optim import DEFAULT_LR, OPTIMIZERS, StepInfo, StopFlag
-from .transfer import INITS, Result, StylizeOptions, stylize
+from .losses import STYLE_NORMS
+from .transfer import DEFAULT_STYLE_WEIGHT, INITS, Result, StylizeOptions, stylize
 
 __all__ = ["panel", "StylePanel", "PanelResult", "LAYER_CHOICES"]
 
@@ -68,13 +69,20 @@ _UPLOAD = "upload"
 # Options the panel has no control for: kept as given to panel(...) and passed on.
 _PASSED_THROUGH = ("style_size", "weights", "pooling")
 
-# Sliders span what is useful at the loss scale of the Caffe VGG19 (content and
-# style losses start around 1e5-1e7, the TV loss of a photo around 1e-2).
+# Sliders span what is useful at the loss scale of the Caffe VGG19: the content
+# loss starts around 1e4-1e6 (a mean of squared 0..255-scale activations), the
+# TV loss of a photo around 1e-2. The style weight's range is centred on the
+# default of the chosen style normalisation (three decades either way).
 _WEIGHT_RANGES = {            # (min exponent, max exponent, value when switched on)
     "content_weight": (-3, 3, 1.0),
-    "style_weight": (-2, 4, 5.0),
     "tv_weight": (2, 9, 1e6),
 }
+
+
+def _style_weight_range(norm: str) -> tuple[float, float, float]:
+    beta = DEFAULT_STYLE_WEIGHT[norm]
+    e = round(math.log10(beta))
+    return e - 3, e + 3, beta
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -198,7 +206,7 @@ class PanelResult:
     def summary(self) -> str:
         """A one-line description of the run's settings and outcome."""
         o = self.options
-        weights = f"α={o.content_weight:g} β={o.style_weight:g}" + (f" γ={o.tv_weight:g}" if o.tv_weight else "")
+        weights = f"α={o.content_weight:g} β={o.beta:g}" + (f" γ={o.tv_weight:g}" if o.tv_weight else "")
         end = "stopped" if self.stopped else "done"
         return (f"#{self.number} {o.optimizer} · {o.size} px · {self.steps_done}/{o.num_steps} steps ({end}) · "
                 f"{weights} · loss {self.final_loss:.3g} · {self.result.timings['optimize_s']:.1f} s")
@@ -484,6 +492,9 @@ class StylePanel:
         self.lr = W.FloatLogSlider(value=DEFAULT_LR["lbfgs"], base=10, min=-8, max=1, step=0.1,
                                    description="learning rate", readout_format=".1e",
                                    continuous_update=False, style=label, layout=wide())
+        self.lr_auto = W.Checkbox(value=True, description="automatic: 0.01 / rms(∇J) from the first gradient",
+                                  indent=False, layout=W.Layout(margin="0 0 0 115px", width="360px"))
+        self.lr_auto.observe(lambda ch: self._on_optimizer(None), "value")
         self.lr_note = W.HTML(layout=W.Layout(margin="-4px 0 4px 115px"))
         self.crop_frac = W.FloatSlider(value=0.5, min=0.1, max=1.0, step=0.05, description="SGD crop side",
                                        continuous_update=False, style=label, layout=wide())
@@ -495,13 +506,16 @@ class StylePanel:
         self.device = W.Dropdown(options=devices, description="device", style=label,
                                  layout=W.Layout(width="220px"))
         self.optimizer.observe(self._on_optimizer, "value")
-        run_tab = W.VBox([self.size, self.steps, self.optimizer, self.lr, self.lr_note, self.crop_frac,
+        run_tab = W.VBox([self.size, self.steps, self.optimizer, self.lr, self.lr_auto, self.lr_note, self.crop_frac,
                           self.init, self.seed, self.device])
 
         # Each loss weight: a switch (a log slider cannot reach 0) and a log slider.
         rows = []
+        self.style_norm = W.Dropdown(options=list(STYLE_NORMS), value=opts.style_norm, description="style norm",
+                                     layout=W.Layout(width="260px"))
+        self.style_norm.observe(self._on_style_norm, "value")
         for name, title in (("content_weight", "content α"), ("style_weight", "style β"), ("tv_weight", "TV γ")):
-            lo, hi, on = _WEIGHT_RANGES[name]
+            lo, hi, on = _style_weight_range(opts.style_norm) if name == "style_weight" else _WEIGHT_RANGES[name]
             slider = W.FloatLogSlider(value=on, base=10, min=lo, max=hi, step=0.1, readout_format=".2g",
                                       continuous_update=False, layout=W.Layout(width="280px"))
             use = W.Checkbox(value=True, description=title, indent=False, layout=W.Layout(width="90px"))
@@ -509,10 +523,12 @@ class StylePanel:
             setattr(self, name, slider)
             setattr(self, "use_" + name.split("_")[0], use)
             rows.append(W.HBox([use, slider]))
-        weights_tab = W.VBox(rows + [W.HTML(
+        weights_tab = W.VBox(rows + [self.style_norm, W.HTML(
             "<div style='font-size:12px;color:#555;max-width:400px;line-height:1.4'>J(x) = α·content + β·style + γ·TV. "
-            "Untick a term to leave it out (α off: texture synthesis). Content and style losses start "
-            "around 1e5-1e7 with the Caffe VGG19; TV around 1e-2, hence its large weights.</div>")])
+            "Untick a term to leave it out (α off: texture synthesis). The content loss starts around 1e4-1e6 "
+            "with the Caffe VGG19, TV around 1e-2, hence its large weights. Style norm 'relative' divides each "
+            "layer's Gram error by the style's own Gram norm, so one β means about the same for every style; "
+            "'tutorial' and 'gatys' depend on the style image's scale (lesson 04).</div>")])
 
         # Layer grid: one row per layer, content and style ticks and a style weight.
         wanted = set(opts.content_layers) | set(opts.style_layers)
@@ -593,15 +609,28 @@ class StylePanel:
 
     def _on_optimizer(self, change) -> None:
         opt = self.optimizer.value
-        self.lr.value = DEFAULT_LR[opt]
-        # L-BFGS's strong-Wolfe line search chooses the step length itself.
-        self.lr.disabled = opt == "lbfgs"
+        if change is not None and DEFAULT_LR[opt] is not None:
+            self.lr.value = DEFAULT_LR[opt]
+        # GD and SGD may set their rate from the first gradient (styletut.optim.auto_lr).
+        self.lr_auto.layout.display = "" if DEFAULT_LR[opt] is None else "none"
+        auto = DEFAULT_LR[opt] is None and self.lr_auto.value
+        # L-BFGS's line search chooses the step length itself.
+        self.lr.disabled = opt == "lbfgs" or auto
         # Only SGD draws random crops (the ξ of its stochastic gradient).
         self.crop_frac.layout.display = "" if opt == "sgd" else "none"
-        self.lr_note.value = ("<span style='font-size:12px;color:#555'>L-BFGS: its line search sets the step</span>"
-                              if opt == "lbfgs" else
-                              f"<span style='font-size:12px;color:#555'>default for {opt}: "
-                              f"{DEFAULT_LR[opt]:g}</span>")
+        if opt == "lbfgs":
+            note = "L-BFGS-B: its line search sets the step"
+        elif auto:
+            note = f"{opt}: the first step moves pixels by 0.01 rms"
+        else:
+            note = f"default for {opt}: {DEFAULT_LR[opt]:g}" if DEFAULT_LR[opt] is not None else f"{opt}: fixed rate"
+        self.lr_note.value = f"<span style='font-size:12px;color:#555'>{note}</span>"
+
+    def _on_style_norm(self, change) -> None:
+        lo, hi, beta = _style_weight_range(self.style_norm.value)
+        slider = self.style_weight
+        slider.min, slider.max = min(lo, slider.min), max(hi, slider.max)  # widen first: min < max always
+        slider.min, slider.max, slider.value = lo, hi, beta
 
     def apply_options(self, opts: StylizeOptions) -> None:
         """Set the widgets from a :class:`~styletut.transfer.StylizeOptions` (e.g. an earlier result's)."""
@@ -609,14 +638,17 @@ class StylePanel:
         self.steps.max = max(self.steps.max, opts.num_steps)
         self.steps.value = max(opts.num_steps, 1)
         self.optimizer.value = opts.optimizer
-        self._on_optimizer(None)
+        self.lr_auto.value = opts.lr is None
+        self._on_optimizer(True)
         if opts.lr is not None:
             self.lr.value = opts.lr
+        self.style_norm.value = opts.style_norm
+        self._on_style_norm(None)
         self.init.value, self.seed.value, self.device.value = opts.init, opts.seed, opts.device
         self.crop_frac.value = opts.crop_frac
         self._passed_through = {k: getattr(opts, k) for k in _PASSED_THROUGH}
         for name in ("content_weight", "style_weight", "tv_weight"):
-            value = getattr(opts, name)
+            value = opts.beta if name == "style_weight" else getattr(opts, name)
             getattr(self, "use_" + name.split("_")[0]).value = value > 0
             if value > 0:
                 getattr(self, name).value = value
@@ -646,18 +678,25 @@ class StylePanel:
             raise ValueError("every ticked style layer has weight 0; give one of them a positive weight")
         if len(set(raw)) > 1:  # unequal: scale to sum to 1, like the default equal weights
             layer_weights = tuple(_round_sig(w / sum(raw)) for w in raw)
+        opt = self.optimizer.value
         lr = _round_sig(self.lr.value, 3)
-        if math.isclose(lr, DEFAULT_LR[self.optimizer.value], rel_tol=1e-3) or self.optimizer.value == "lbfgs":
+        default_lr = DEFAULT_LR[opt]
+        if opt == "lbfgs" or (default_lr is None and self.lr_auto.value) or (
+                default_lr is not None and math.isclose(lr, default_lr, rel_tol=1e-3)):
             lr = None
 
         def weight(name):
             on = getattr(self, "use_" + name.split("_")[0]).value
             return _round_sig(getattr(self, name).value, 3) if on else 0.0
 
+        style_weight = weight("style_weight")
+        if math.isclose(style_weight, DEFAULT_STYLE_WEIGHT[self.style_norm.value], rel_tol=1e-3):
+            style_weight = None  # the convention's default: left out of the echoed call
+
         return StylizeOptions(
             size=int(self.size.value), num_steps=int(self.steps.value), optimizer=self.optimizer.value, lr=lr,
             content_layers=content_layers, style_layers=style_layers, style_layer_weights=layer_weights,
-            content_weight=weight("content_weight"), style_weight=weight("style_weight"),
+            content_weight=weight("content_weight"), style_weight=style_weight, style_norm=self.style_norm.value,
             tv_weight=weight("tv_weight"), init=self.init.value, seed=int(self.seed.value),
             device=self.device.value, crop_frac=_round_sig(self.crop_frac.value, 3), **self._passed_through)
 
@@ -848,7 +887,7 @@ class _CompareCard:
         lines = [f"{o.optimizer}, {item.steps_done}/{o.num_steps} steps"
                  + (" (stopped)" if item.stopped else ""),
                  f"{o.size} px, init {o.init}, seed {o.seed}",
-                 f"α={o.content_weight:g} β={o.style_weight:g} γ={o.tv_weight:g}",
+                 f"α={o.content_weight:g} β={o.beta:g} γ={o.tv_weight:g}",
                  f"style: {', '.join(o.style_layers)}",
                  f"loss {item.final_loss:.3g} in {item.result.timings['optimize_s']:.1f} s"]
         self.text.value = (f"<div style='font-size:11px;line-height:1.3'><b>#{item.number}</b> "

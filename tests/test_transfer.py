@@ -46,7 +46,7 @@ def test_as_call_reproduces_options():
 def test_short_run_transfers_style_and_keeps_content():
     content_img = sample("chelsea", size=96)
     style_img = procedural("pointillism", 96, seed=0)
-    result = stylize(content_img, style_img, size=96, num_steps=40, style_weight=2.0, progress=False)
+    result = stylize(content_img, style_img, size=96, num_steps=40, progress=False)
     style = result.history.losses["style"]
     assert min(style) <= 0.1 * style[0], f"style loss only fell from {style[0]:.4g} to {style[-1]:.4g}"
     # Content stays recognisable: far closer to the photo (in relu4_2 features)
@@ -93,3 +93,46 @@ def test_sgd_objective_uses_random_crops():
     obj(y, torch.Generator().manual_seed(1))["style"].backward()
     touched = (y.grad.abs().sum(1) > 0).float().mean().item()
     assert 0.15 < touched < 0.5  # only the 32x32 crop (plus no more) receives gradient
+
+
+def _objective_of(result):
+    """The objective stylize optimised, rebuilt from the result's options (independently of the run)."""
+    o = result.options
+    net = VGG19Features(list(dict.fromkeys(o.content_layers + o.style_layers)))
+    return StyleObjective(net, result.content_img, result.style_img, o.content_layers, o.style_layers,
+                          o.content_weight, o.beta, o.tv_weight, crop_frac=o.crop_frac, style_norm=o.style_norm)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam", "gd", "sgd"])
+def test_reported_best_loss_is_the_loss_of_the_returned_image(optimizer):
+    """Issue #9: the number reported describes the delivered image, for every optimiser."""
+    result = stylize(sample("chelsea", size=40), procedural("stained_glass", 40), size=40, num_steps=12,
+                     optimizer=optimizer, progress=False)
+    img = result.image
+    assert 0.0 <= img.min() and img.max() <= 1.0
+    with torch.no_grad():
+        j = float(sum(_objective_of(result)(img).values()))
+    assert result.history.best_loss == pytest.approx(j, rel=1e-4)
+
+
+@pytest.mark.parametrize("style_norm", ["tutorial", "relative"])
+def test_more_lbfgs_steps_never_deliver_a_worse_image(style_norm):
+    """Issue #9: J of the returned image does not rise from 10 to 20 to 30 steps (was: clamping made it rise)."""
+    content_img, style_img = sample("chelsea", size=40), procedural("swirls", 40)
+    delivered = []
+    for n in (10, 20, 30):
+        result = stylize(content_img, style_img, size=40, num_steps=n, style_norm=style_norm, progress=False)
+        with torch.no_grad():
+            delivered.append(float(sum(_objective_of(result)(result.image).values())))
+    assert delivered[0] >= delivered[1] >= delivered[2], delivered
+    assert delivered[2] < delivered[0]
+
+
+def test_style_norm_option_and_default_weight():
+    assert StylizeOptions().style_norm == "relative" and StylizeOptions().style_weight is None
+    assert StylizeOptions(style_norm="tutorial").beta == 5.0
+    assert StylizeOptions(style_weight=7.0).beta == 7.0
+    with pytest.raises(ValueError, match="tutorial, gatys, relative"):
+        StylizeOptions(style_norm="paper")
+    call = StylizeOptions(style_norm="gatys").as_call()
+    assert call == "stylize(content_img, style_img, style_norm='gatys')"

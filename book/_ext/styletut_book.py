@@ -1,24 +1,36 @@
 """Sphinx extension for the styletut book: what jupyter-book's config cannot say.
 
-- quick / full mode from ``STYLETUT_QUICK`` (``make book`` sets it to 1,
-  ``make book-full`` to 0), with a jupyter-cache folder per mode and package
-  version: the cache is keyed by a notebook's code, but the outputs also depend
-  on quick mode and on ``styletut/``;
+- quick / full mode from ``STYLETUT_QUICK``: ``make book`` (alias
+  ``make book-full``) builds the reader's site in full mode into
+  ``book/_build/html``; ``make book-quick`` (what ``make test`` builds and
+  checks) builds a quick-mode site into ``book/_build/quick/_build/html``
+  (jupyter-book's ``--path-output book/_build/quick``). Each mode has its own
+  output folder, doctrees and jupyter-cache folder, so building one never
+  invalidates the other; a quick build aimed at the reader's folder (or the
+  other way round) is refused. The cache folder is also keyed by the package
+  version: jupyter-cache keys a notebook by its code only, but the outputs
+  also depend on the mode and on ``styletut/``;
 - the nine lessons are checked: a lesson missing from ``notebooks/`` is named
   in a warning (sphinx-external-toc alone would only warn about a "nonexisting
   document") and recorded in the build manifest, which tests/test_book.py reads;
 - each lesson page gets a note under its title: the notebook's repo path, how
   to open it in JupyterLab (``make lab``) and a download link of the .ipynb;
 - the landing page's gallery is painted during the build by
-  ``styletut.transfer.stylize`` (small images in quick mode), into
-  ``book/_generated/`` (git-ignored; binary results are never committed);
+  ``styletut.transfer.stylize`` into ``book/_generated/gallery-<mode>/``
+  (git-ignored; binary results are never committed): in full mode at 256 px
+  with 100 L-BFGS steps, in quick mode small; the page states the size, the
+  steps and how much the last fifth of the steps still lowered the loss;
 - the API page gets one ``automodule`` section per module of the package, so a
   new module (``styletut.widgets``) appears without editing the page;
 - the ipywidgets HTML manager and require.js are copied from
   ``book/node_modules`` (``npm ci``, see package.json) into ``_static/widgets/``
   of the site: nothing is loaded from a CDN;
-- ``_styletut_book.json`` in the site records the mode and a hash of every
-  notebook and of the package, so the site test can refuse a stale site.
+- printed output of a cell wraps instead of scrolling sideways
+  (``_static/styletut.css``), so a checked claim (``✓ checked in this run:
+  ...``) or a quick-mode note next to a figure can be read whole;
+- ``_styletut_book.json`` in the site records the mode, the gallery's
+  parameters and a hash of every notebook and of the package, so the site
+  test can refuse a stale site or one of the wrong mode.
 """
 
 from __future__ import annotations
@@ -69,9 +81,33 @@ GALLERY = [
     ("astronaut", "stained_glass", "An astronaut as stained glass"),
     ("coffee", "pointillism", "A cup of coffee, pointillist"),
 ]
+# Full mode: 256 px on the long side (the course's default size) and 100
+# L-BFGS steps, enough for the loss to flatten out (the page prints how much
+# the last 20 steps still lowered it). About 3 x 100 x 0.4 s on 2 CPU cores.
+# Quick mode: small and short, for tests only.
 GALLERY_QUICK = dict(size=128, num_steps=30)
-GALLERY_FULL = dict(size=384, num_steps=200)
-GALLERY_THUMB = 256   # px, height of each panel of the composite
+GALLERY_FULL = dict(size=256, num_steps=100)
+GALLERY_MARKER = "<!-- styletut-gallery-note -->"
+GALLERY_SRC = "_generated/gallery/"   # as index.md writes it; per mode in the site
+GALLERY_GAP = 8   # px between the panels of a composite
+
+# Where each mode's site is built (the Makefile's `book` and `book-quick`).
+SITES = {
+    "full": BOOK / "_build" / "html",
+    "quick": BOOK / "_build" / "quick" / "_build" / "html",
+}
+
+
+def mode_name(quick: bool) -> str:
+    return "quick" if quick else "full"
+
+
+def gallery_params(quick: bool) -> dict:
+    return dict(GALLERY_QUICK if quick else GALLERY_FULL)
+
+
+def gallery_dir(quick: bool) -> Path:
+    return GENERATED / f"gallery-{mode_name(quick)}"
 
 
 def sha256_file(path: Path) -> str:
@@ -97,7 +133,7 @@ def present_lessons() -> tuple[list[str], list[str]]:
 def on_config_inited(app, config):
     quick = quick_mode()
     config.styletut_quick = quick
-    mode = "quick" if quick else "full"
+    mode = mode_name(quick)
     # jupyter-cache keys a notebook by its code only; the outputs also depend
     # on the mode and on the package, so both name the cache folder (a change
     # to styletut/ re-executes every lesson). Older folders of the mode go.
@@ -108,29 +144,46 @@ def on_config_inited(app, config):
             if old.name != folder:
                 shutil.rmtree(old, ignore_errors=True)
     config.nb_execution_cache_path = str(caches / folder)
-    params = GALLERY_QUICK if quick else GALLERY_FULL
-    subs = dict(config.myst_substitutions or {})
-    subs["gallery_note"] = (f"{mode} mode: {params['size']} px, "
-                            f"{params['num_steps']} L-BFGS steps")
-    config.myst_substitutions = subs
+    # The footer of every page says which build this is.
+    opts = dict(config.html_theme_options or {})
+    opts["extra_footer"] = "Built offline from <code>notebooks/</code>" + (
+        " in quick mode with <code>make book-quick</code>: the test build, small figures. "
+        "<code>make book</code> builds the reader's site." if quick else
+        " in full mode with <code>make book</code>.")
+    config.html_theme_options = opts
 
 
 # -- lessons, gallery, widget files: before reading ---------------------------------
 
+def check_output_folder(app) -> None:
+    """Refuse to write one mode's site into the other mode's folder."""
+    mode = mode_name(app.config.styletut_quick)
+    out = Path(app.outdir).resolve()
+    for other, folder in SITES.items():
+        if other != mode and out == folder.resolve():
+            target = "make book-quick" if mode == "quick" else "make book"
+            raise ExtensionError(
+                f"this is a {mode}-mode build (STYLETUT_QUICK), but its output folder {out} is "
+                f"where the {other}-mode site goes: run `{target}`, which builds into "
+                f"{SITES[mode].relative_to(REPO)}")
+
+
 def on_builder_inited(app):
+    check_output_folder(app)
     present, missing = present_lessons()
     for name in missing:
         logger.warning("styletut-book: lesson notebooks/%s.ipynb does not exist: "
                        "its page is missing from the book", name)
     logger.info("styletut-book: %d of %d lessons present, %s mode",
-                len(present), len(LESSONS), "quick" if app.config.styletut_quick else "full")
+                len(present), len(LESSONS), mode_name(app.config.styletut_quick))
     if app.builder.format == "html":
         for src in widget_files():
             if not src.is_file():
                 raise ExtensionError(
                     f"{src} is missing: run `make book` (it runs `npm ci` in book/) "
                     "to install the ipywidgets HTML manager served by the site")
-    make_gallery(app.config.styletut_quick)
+    # Kept for this run only: index.md's source-read prints it.
+    app.styletut_gallery = make_gallery(app.config.styletut_quick)
 
 
 def widget_files() -> list[Path]:
@@ -143,16 +196,23 @@ def widget_files() -> list[Path]:
     return files
 
 
-def make_gallery(quick: bool) -> None:
-    """Paint the gallery with the package, unless the same images exist already."""
-    params = GALLERY_QUICK if quick else GALLERY_FULL
-    out = GENERATED / "gallery"
+def make_gallery(quick: bool) -> dict:
+    """Paint the gallery with the package, unless the same images exist already.
+
+    Returns what was measured (per image: size, steps, seconds, and how much
+    the last fifth of the steps lowered the objective), also kept in the
+    folder's ``stamp.json``.
+    """
+    params = gallery_params(quick)
+    out = gallery_dir(quick)
     stamp = out / "stamp.json"
-    key = {"package": package_hash(), "params": params, "gallery": GALLERY, "thumb": GALLERY_THUMB}
-    if stamp.is_file() and json.loads(stamp.read_text()) == key and all(
-            (out / f"{c}-{s}.png").is_file() for c, s, _ in GALLERY):
-        logger.info("styletut-book: gallery up to date")
-        return
+    key = {"package": package_hash(), "params": params, "gallery": GALLERY, "gap": GALLERY_GAP}
+    key = json.loads(json.dumps(key))   # as stored: tuples become lists
+    if stamp.is_file():
+        old = json.loads(stamp.read_text())
+        if old.get("key") == key and all((out / f"{c}-{s}.png").is_file() for c, s, _ in GALLERY):
+            logger.info("styletut-book: gallery (%s mode) up to date", mode_name(quick))
+            return old["measured"]
 
     from PIL import Image
 
@@ -160,24 +220,66 @@ def make_gallery(quick: bool) -> None:
     from styletut.transfer import stylize
 
     out.mkdir(parents=True, exist_ok=True)
+    measured = {}
     for content, style, _ in GALLERY:
         t0 = time.perf_counter()
         style_img = procedural(style, params["size"], seed=0)
         result = stylize(sample(content), style_img, progress=False, **params)
+        # Content, style and result side by side at the result's own height:
+        # the result is never resampled, the other two are scaled to match.
         panels = [to_pil(result.content_img), to_pil(result.style_img), to_pil(result.image)]
-        panels = [p.resize((max(1, round(p.width * GALLERY_THUMB / p.height)), GALLERY_THUMB),
-                           Image.LANCZOS) for p in panels]
-        gap = 8
-        sheet = Image.new("RGB", (sum(p.width for p in panels) + gap * (len(panels) - 1),
-                                  GALLERY_THUMB), "white")
+        height = panels[2].height
+        panels = [p if p.height == height else
+                  p.resize((max(1, round(p.width * height / p.height)), height), Image.LANCZOS)
+                  for p in panels]
+        sheet = Image.new("RGB", (sum(p.width for p in panels) + GALLERY_GAP * (len(panels) - 1),
+                                  height), "white")
         x = 0
         for p in panels:
             sheet.paste(p, (x, 0))
-            x += p.width + gap
+            x += p.width + GALLERY_GAP
         sheet.save(out / f"{content}-{style}.png", optimize=True)
-        logger.info("styletut-book: gallery %s x %s in %.1f s", content, style,
-                    time.perf_counter() - t0)
-    stamp.write_text(json.dumps(key, indent=1))
+        seconds = time.perf_counter() - t0
+        measured[f"{content}-{style}"] = info = {
+            "result_px": list(panels[2].size),
+            "steps": result.history.steps_done,
+            "seconds": round(seconds, 1),
+            "last_fifth_gain": last_fifth_gain(result.history.losses.get("total", [])),
+        }
+        logger.info("styletut-book: gallery %s x %s (%s mode) in %.1f s: %dx%d px, %d steps, "
+                    "the last fifth of the steps lowered J by %.1f%%", content, style,
+                    mode_name(quick), seconds, *info["result_px"], info["steps"],
+                    100 * info["last_fifth_gain"])
+    stamp.write_text(json.dumps({"key": key, "measured": measured}, indent=1))
+    return measured
+
+
+def last_fifth_gain(losses: list[float]) -> float:
+    """How much the last fifth of a run lowered the best objective seen, as a fraction of it.
+
+    Small (a percent or two) means the run had flattened out; it is printed
+    under the gallery so the claim "converged" is a measured one.
+    """
+    finite = [v for v in losses if v == v and abs(v) != float("inf")]
+    if len(finite) < 5:
+        return float("nan")
+    cut = len(finite) - len(finite) // 5
+    before, after = min(finite[:cut]), min(finite)
+    return float((before - after) / before) if before > 0 else 0.0
+
+
+def gallery_note(quick: bool, measured: dict) -> str:
+    params = gallery_params(quick)
+    gains = [m["last_fifth_gain"] for m in measured.values() if m["last_fifth_gain"] == m["last_fifth_gain"]]
+    note = (f"{mode_name(quick)} mode: {params['size']} px on the long side, "
+            f"{params['num_steps']} L-BFGS steps each")
+    if gains:
+        note += (f"; the last {params['num_steps'] // 5} steps lowered the objective $J$ "
+                 f"by at most {100 * max(gains):.1f}%")
+    if quick:
+        note += (". Quick mode is the test build: these thumbnails are too small and too "
+                 "short to show the styles well; `make book` paints them at full size")
+    return note
 
 
 # -- page sources -----------------------------------------------------------------
@@ -186,7 +288,7 @@ LESSON_NOTE = """
 :::{{admonition}} Run this lesson yourself
 :class: tip
 This page is the notebook `notebooks/{name}.ipynb`, executed when the site was built
-({mode}). To run it and change it, open a terminal in the repository and run
+{mode}. To run it and change it, open a terminal in the repository and run
 
 ```bash
 make lab
@@ -200,8 +302,12 @@ from the file browser. `make test` runs every lesson under test.
 
 
 def lesson_note(name: str, quick: bool) -> str:
-    mode = ("quick mode: small images and few steps, `STYLETUT_QUICK=1`" if quick
-            else "full mode, as in `make lab`")
+    mode = ("in quick mode, `STYLETUT_QUICK=1`: small images and few steps, the test "
+            "build of `make test`. A figure whose quick version is too small to show "
+            "what the text says carries a note saying so; the reader's site, "
+            "`make book`, shows every figure at full size" if quick
+            else "in full mode, as in `make lab`: every claim the text makes about a "
+            "figure is checked in the cell that draws it")
     return LESSON_NOTE.format(name=name, mode=mode)
 
 
@@ -248,6 +354,10 @@ def on_source_read(app, docname, source):
             source[0] = insert_lesson_note(source[0], name, app.config.styletut_quick)
     elif docname == "api" and API_MARKER in source[0]:
         source[0] = source[0].replace(API_MARKER, api_sections())
+    elif docname == "index":
+        quick = app.config.styletut_quick
+        text = source[0].replace(GALLERY_SRC, f"_generated/{gallery_dir(quick).name}/")
+        source[0] = text.replace(GALLERY_MARKER, gallery_note(quick, app.styletut_gallery))
 
 
 def on_env_get_outdated(app, env, added, changed, removed):
@@ -258,16 +368,33 @@ def on_env_get_outdated(app, env, added, changed, removed):
 
 # -- after writing ----------------------------------------------------------------
 
+# Printed output (a cell's stdout) wraps: the lines claim() prints under a
+# figure are long sentences, and a reader should not have to scroll sideways
+# to read what was checked. Only lines wider than the column wrap; code
+# cells keep their horizontal scroll.
+SITE_CSS = """\
+div.cell_output div.output.stream pre {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+"""
+SITE_CSS_NAME = "styletut.css"
+
 def on_build_finished(app, exc):
     if exc is not None or app.builder.format != "html":
         return
+    (Path(app.outdir) / "_static" / SITE_CSS_NAME).write_text(SITE_CSS)
     dest = Path(app.outdir) / "_static" / "widgets"
     dest.mkdir(parents=True, exist_ok=True)
     for src in widget_files():
         shutil.copy2(src, dest / src.name)
     present, missing = present_lessons()
+    quick = bool(app.config.styletut_quick)
     manifest = {
-        "quick": bool(app.config.styletut_quick),
+        "mode": mode_name(quick),
+        "quick": quick,
+        "gallery": gallery_params(quick),
+        "gallery_measured": getattr(app, "styletut_gallery", {}),
         "lessons": LESSONS,
         "missing": missing,
         "notebooks": {n: sha256_file(NOTEBOOKS / f"{n}.ipynb") for n in present},
@@ -283,6 +410,10 @@ def on_build_finished(app, exc):
 
 def setup(app):
     app.add_config_value("styletut_quick", False, "env")
+    app.add_css_file(SITE_CSS_NAME)   # written into the site by on_build_finished
+    # Part of the HTML build's hash (.buildinfo): a new or changed stylesheet
+    # rewrites every page, so none is left without its link.
+    app.add_config_value("styletut_site_css", SITE_CSS, "html")
     app.connect("config-inited", on_config_inited)
     app.connect("builder-inited", on_builder_inited)
     app.connect("source-read", on_source_read)

@@ -5,9 +5,9 @@ import torch
 
 from styletut.features import VGG19Features
 from styletut.images import procedural, sample
-from styletut.losses import content_loss
+from styletut.losses import DEFAULT_STYLE_NORM, content_loss
 from styletut.optim import StopFlag
-from styletut.transfer import StyleObjective, StylizeOptions, stylize
+from styletut.transfer import DEFAULT_STYLE_WEIGHT, StyleObjective, StylizeOptions, stylize
 
 
 def test_unknown_option_lists_valid_ones():
@@ -46,7 +46,10 @@ def test_as_call_reproduces_options():
 def test_short_run_transfers_style_and_keeps_content():
     content_img = sample("chelsea", size=96)
     style_img = procedural("pointillism", 96, seed=0)
-    result = stylize(content_img, style_img, size=96, num_steps=40, progress=False)
+    # A light touch (0.4x the default weight, as the test always used): style
+    # must still fall tenfold while the photo stays recognisable.
+    beta = 0.4 * DEFAULT_STYLE_WEIGHT[DEFAULT_STYLE_NORM]
+    result = stylize(content_img, style_img, size=96, num_steps=40, style_weight=beta, progress=False)
     style = result.history.losses["style"]
     assert min(style) <= 0.1 * style[0], f"style loss only fell from {style[0]:.4g} to {style[-1]:.4g}"
     # Content stays recognisable: far closer to the photo (in relu4_2 features)
@@ -57,8 +60,13 @@ def test_short_run_transfers_style_and_keeps_content():
         ours = content_loss(net(result.image)["relu4_2"], target).item()
         noise = content_loss(net(torch.rand_like(content_img))["relu4_2"], target).item()
     assert ours < 0.6 * noise, (ours, noise)
-    corr = torch.corrcoef(torch.stack([result.image.mean(1).flatten(), content_img.mean(1).flatten()]))[0, 1]
-    assert corr > 0.6, corr
+    # Layout kept: brightness averaged over 8x8 blocks correlates with the photo's
+    # (pixel for pixel the pointillist dots are the style, so blocks, not pixels).
+    def blocks(img):
+        return torch.nn.functional.avg_pool2d(img.mean(1, keepdim=True), 8).flatten()
+
+    corr = torch.corrcoef(torch.stack([blocks(result.image), blocks(content_img)]))[0, 1]
+    assert corr > 0.75, corr
     assert result.image.shape == content_img.shape and 0 <= result.image.min() and result.image.max() <= 1
     assert set(result.timings) == {"setup_s", "optimize_s", "per_step_s"}
     assert not torch.equal(result.image, content_img)

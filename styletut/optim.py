@@ -338,17 +338,14 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         if step >= num_steps:
             raise _Stop  # L-BFGS's line search may ask for more than the budget
 
-    def evaluate(generator=None) -> torch.Tensor:
+    def evaluate(generator=None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         parts = dict(objective(synth_img, generator))
         if not parts:
             raise ValueError("the objective returned no loss terms; give some term a positive weight")
         return parts, sum(parts.values())
 
     def closure():
-        if opt is not None:
-            opt.zero_grad(set_to_none=True)
-        else:
-            synth_img.grad = None
+        synth_img.grad = None  # the image is the only parameter: this is zero_grad
         parts, total = evaluate(gen)
         total.backward()
         # Bookkeeping sees the image this loss belongs to (before any update).

@@ -494,7 +494,7 @@ class StylePanel:
                                    continuous_update=False, style=label, layout=wide())
         self.lr_auto = W.Checkbox(value=True, description="automatic: 0.01 / rms(∇J) from the first gradient",
                                   indent=False, layout=W.Layout(margin="0 0 0 115px", width="360px"))
-        self.lr_auto.observe(lambda ch: self._on_optimizer(None), "value")
+        self.lr_auto.observe(lambda ch: self._show_lr_controls(), "value")
         self.lr_note = W.HTML(layout=W.Layout(margin="-4px 0 4px 115px"))
         self.crop_frac = W.FloatSlider(value=0.5, min=0.1, max=1.0, step=0.05, description="SGD crop side",
                                        continuous_update=False, style=label, layout=wide())
@@ -608,9 +608,14 @@ class StylePanel:
     # ----------------------------------------------------------------- settings <-> options
 
     def _on_optimizer(self, change) -> None:
+        """A new optimizer: its default learning rate (where it has a fixed one), then its controls."""
+        if DEFAULT_LR[self.optimizer.value] is not None:
+            self.lr.value = DEFAULT_LR[self.optimizer.value]
+        self._show_lr_controls()
+
+    def _show_lr_controls(self) -> None:
+        """Enable, show and explain the rate controls that apply to the current optimizer."""
         opt = self.optimizer.value
-        if change is not None and DEFAULT_LR[opt] is not None:
-            self.lr.value = DEFAULT_LR[opt]
         # GD and SGD may set their rate from the first gradient (styletut.optim.auto_lr).
         self.lr_auto.layout.display = "" if DEFAULT_LR[opt] is None else "none"
         auto = DEFAULT_LR[opt] is None and self.lr_auto.value
@@ -639,7 +644,7 @@ class StylePanel:
         self.steps.value = max(opts.num_steps, 1)
         self.optimizer.value = opts.optimizer
         self.lr_auto.value = opts.lr is None
-        self._on_optimizer(True)
+        self._on_optimizer(None)
         if opts.lr is not None:
             self.lr.value = opts.lr
         self.style_norm.value = opts.style_norm

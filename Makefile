@@ -3,30 +3,44 @@
 #   make test   run every test: the package, every notebook (quick mode), the
 #               browser test of the control panel, and the offline book build
 #               (a quick-mode copy of the book, `make book-quick`)
-# Both create the project virtualenv in .venv/ first if it is missing.
+# Both create the project virtualenv in .venv/ first if it is missing, and
+# bring it up to date when pyproject.toml changes. `make lab` installs the
+# package with its `lab` extra (JupyterLab) only; `make test` and the other
+# targets install the `dev` extra (test, browser and book tools; it includes
+# the lab extra). Each has its own stamp, newer than pyproject.toml when done.
 # `make book` builds the site readers open (full mode); see below.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.styletut-installed
+LAB_STAMP := $(VENV)/.styletut-lab-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: lab test test-fast venv book book-full book-quick book-screenshots clean-notebooks bench
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# $(call install_extra,EXTRA): create the venv if missing, install the package
+# editable with that extra, then stamp. Both extras run JupyterLab, and this
+# machine may be offline: stop JupyterLab from asking to fetch news and updates.
+define install_extra
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@# Offline machines: stop JupyterLab from asking to fetch news and updates.
+	$(BIN)/python -m pip install --quiet -e ".[$(1)]"
 	@mkdir -p $(dir $(LAB_SETTINGS))
 	@echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $(LAB_SETTINGS)
 	@touch $@
+endef
+
+$(STAMP): pyproject.toml
+	$(call install_extra,dev)
+
+$(LAB_STAMP): pyproject.toml
+	$(call install_extra,lab)
 
 # JupyterLab refuses to run as root unless told; containers and CI boxes often are root.
-lab: $(STAMP)
+lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/00_welcome.ipynb
 
 # Quick mode shrinks image sizes and step counts; every cell still runs.

@@ -53,8 +53,9 @@ import time
 import torch
 
 from styletut import optim
+from styletut.data import sample
 from styletut.features import VGG19Features
-from styletut.images import load_image, sample
+from styletut.images import load_image
 from styletut.transfer import DEFAULT_STYLE_WEIGHT, StyleObjective
 
 LAYERS_C = ("relu4_2",)

@@ -28,8 +28,8 @@ import statistics
 
 import torch
 
+from styletut.data import list_procedural, procedural, sample
 from styletut.features import VGG19Features
-from styletut.images import list_procedural, procedural, sample
 from styletut.losses import STYLE_NORMS, gram_matrix, style_loss
 from styletut.transfer import stylize
 

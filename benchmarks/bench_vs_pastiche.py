@@ -53,7 +53,8 @@ def main() -> None:
     if shutil.which(str(BIN / "pastiche")) is None:
         raise SystemExit("pastiche is not installed in this environment (pip install pastiche==1.6.0)")
 
-    from styletut.images import procedural, sample, save_image
+    from styletut.data import procedural, sample
+    from styletut.images import save_image
 
     tmp = Path(tempfile.mkdtemp(prefix="styletut-bench-"))
     content, style = tmp / "content.png", tmp / "style.png"

@@ -3,16 +3,24 @@
 Each idea of the course lives here once, is tested here, and is shown or
 re-derived in a lesson:
 
-- :mod:`styletut.images`    images as ``(1, 3, H, W)`` tensors in [0, 1], samples, saving
-- :mod:`styletut.styles`    procedural style images (no paintings ship offline)
-- :mod:`styletut.weights`   the original ImageNet VGG19 weights, offline and verified
-- :mod:`styletut.features`  VGG19 (and ResNet-50) feature extractors by layer name
-- :mod:`styletut.losses`    content, Gram-matrix style and total-variation losses
-- :mod:`styletut.optim`     gradient descent, SGD, Adam and L-BFGS through one loop
-- :mod:`styletut.transfer`  ``stylize(content, style, **options)``
-- :mod:`styletut.course`    quick mode, seeding and device choice for the notebooks
-- :mod:`styletut.checks`    exercise checks used by the notebooks
-- :mod:`styletut.widgets`   the ipywidgets control panel
+- :mod:`styletut.images`     images as ``(1, 3, H, W)`` tensors in [0, 1]: loading (every
+  kind of file, or a clear refusal) and atomic saving
+- :mod:`styletut.data`       sample photos and procedural styles that work offline
+- :mod:`styletut.styles`     the procedural style painter (no paintings ship offline)
+- :mod:`styletut.weights`    the original ImageNet VGG19 weights, offline and verified
+- :mod:`styletut.features`   VGG19 (and ResNet-50) feature extractors by layer name
+- :mod:`styletut.losses`     content, Gram-matrix style and total-variation losses
+- :mod:`styletut.optim`      gradient descent, SGD, Adam and L-BFGS through one loop
+- :mod:`styletut.options`    ``StylizeOptions``: every knob, validated once
+- :mod:`styletut.transfer`   ``stylize(content, style, **options)``
+- :mod:`styletut.checkpoint` saving and resuming a run
+- :mod:`styletut.memory`     will a run fit in memory? (checked before any work)
+- :mod:`styletut.files`      atomic writes
+- :mod:`styletut.runtime`    the device and local random generators
+- :mod:`styletut.course`     quick mode and the setup cell of the notebooks
+- :mod:`styletut.checks`     exercise and figure checks used by the notebooks
+- :mod:`styletut.widgets`    the ipywidgets control panel
+- :mod:`styletut.cli`        the ``styletut`` command line
 
 Submodules are imported on demand so ``import styletut`` stays cheap.
 """

@@ -6,11 +6,16 @@
 
 CONTENT and STYLE are image paths, sample names (``sample:chelsea``) or
 procedural styles (``procedural:swirls``, optionally ``procedural:swirls:SEED``).
+
+The flags of ``stylize`` are generated from :class:`styletut.options.StylizeOptions`
+(its fields' help texts and choices), so every option of the Python API is
+reachable from the shell under the same name (``num_steps`` is ``--steps``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -19,58 +24,81 @@ __all__ = ["main"]
 
 def _source(spec: str, size: int | None, what: str):
     """Resolve a CONTENT/STYLE argument to something ``load_image`` takes."""
-    from . import images
+    from . import data
 
     if spec.startswith("sample:"):
-        return images.sample(spec.split(":", 1)[1])
+        return data.sample(spec.split(":", 1)[1])
     if spec.startswith("procedural:"):
         parts = spec.split(":")
-        seed = int(parts[2]) if len(parts) > 2 else 0
-        return images.procedural(parts[1], size=size or 512, seed=seed)
+        try:
+            seed = int(parts[2]) if len(parts) > 2 else 0
+        except ValueError:
+            raise ValueError(f"{what} '{spec}': the seed after the second ':' must be a whole number, "
+                             "as in procedural:swirls:3") from None
+        return data.procedural(parts[1], size=size or 512, seed=seed)
     path = Path(spec)
     if not path.exists():
-        raise SystemExit(
-            f"styletut: {what} image '{spec}' not found. Pass a file path, sample:NAME "
-            f"({', '.join(images.list_samples())}) or procedural:NAME ({', '.join(images.list_procedural())})"
+        raise FileNotFoundError(
+            f"{what} image '{spec}' not found. Pass a file path, sample:NAME "
+            f"({', '.join(data.list_samples())}) or procedural:NAME ({', '.join(data.list_procedural())})"
         )
-    return images.load_image(path)
+    return path
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _comma_floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in _comma_list(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1,1,2,1,1, got {text!r}") from None
+
+
+_TYPES = {"size": int, "int": int, "float": float, "layers": _comma_list, "floats": _comma_floats, "device": str}
+
+
+def _add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of StylizeOptions, from its metadata; unset flags keep the defaults."""
+    from .options import StylizeOptions
+
+    defaults = StylizeOptions()
+    for f in dataclasses.fields(StylizeOptions):
+        meta = f.metadata
+        flag = meta["flag"] or "--" + f.name.replace("_", "-")
+        default = getattr(defaults, f.name)
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        help_ = meta["help"] + ("" if default is None else f" (default {shown})")
+        common = dict(dest=f.name, default=argparse.SUPPRESS, help=help_)
+        if meta["choices"] is not None:
+            parser.add_argument(flag, choices=meta["choices"], **common)
+        elif meta["kind"] == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
+        else:
+            parser.add_argument(flag, type=_TYPES[meta["kind"]], metavar=f.name.upper(), **common)
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .losses import STYLE_NORMS
-    from .optim import OPTIMIZERS
-    from .transfer import DEFAULT_STYLE_WEIGHT, INITS, StylizeOptions
-
-    d = StylizeOptions()
-    p = argparse.ArgumentParser(prog="styletut", description="Neural style transfer (Gatys et al. 2016) from the styletut course.")
+    p = argparse.ArgumentParser(prog="styletut",
+                                description="Neural style transfer (Gatys et al. 2016) from the styletut course.")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("stylize", help="paint CONTENT in the style of STYLE",
-                       description="Paint CONTENT in the style of STYLE and write OUT. Ctrl-C stops early and still saves the best image.")
+                       description="Paint CONTENT in the style of STYLE and write OUT. Ctrl-C stops early and "
+                                   "still saves the best image.")
     s.add_argument("content", help="image path, sample:NAME or procedural:NAME[:SEED]")
     s.add_argument("style", help="image path, sample:NAME or procedural:NAME[:SEED]")
-    s.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); written atomically, never over an input")
-    s.add_argument("--size", type=int, default=d.size, help=f"longest side of the result in pixels (default {d.size})")
-    s.add_argument("--style-size", type=int, default=None, help="longest side of the style image (default: --size)")
-    s.add_argument("--steps", type=int, default=d.num_steps, help=f"optimisation steps (default {d.num_steps})")
-    s.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer, help=f"default {d.optimizer}")
-    s.add_argument("--lr", type=float, default=None, help="learning rate (default depends on the optimizer)")
-    s.add_argument("--content-weight", type=float, default=d.content_weight)
-    s.add_argument("--style-weight", type=float, default=None,
-                   help="weight β of the style loss (default depends on --style-norm: "
-                        + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_STYLE_WEIGHT.items()) + ")")
-    s.add_argument("--tv-weight", type=float, default=d.tv_weight)
-    s.add_argument("--style-norm", choices=STYLE_NORMS, default=d.style_norm,
-                   help=f"how each style layer's Gram mismatch is scaled (default {d.style_norm}: "
-                        "divided by the style's own Gram norm, so one --style-weight means the same for every style)")
-    s.add_argument("--content-layers", default=",".join(d.content_layers), help="comma-separated VGG19 layers (see `styletut layers`)")
-    s.add_argument("--style-layers", default=",".join(d.style_layers), help="comma-separated VGG19 layers")
-    s.add_argument("--init", choices=INITS, default=d.init)
-    s.add_argument("--pooling", choices=("max", "avg"), default=d.pooling)
-    s.add_argument("--weights", choices=("caffe", "torchvision", "random"), default=d.weights)
-    s.add_argument("--device", default=d.device, help="auto (CUDA when present), cpu or cuda")
-    s.add_argument("--seed", type=int, default=d.seed)
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("-o", "--output", required=True,
+                   help="output image (.png or .jpg); written atomically, never over an input")
+    _add_option_flags(s)
+    s.add_argument("--quiet", dest="progress", action="store_false", default=argparse.SUPPRESS,
+                   help="no progress bar (the same as --no-progress)")
+    s.add_argument("--checkpoint", type=int, default=0, metavar="N",
+                   help="every N steps, save the run's state to OUT.ckpt and the best image so far to OUT "
+                        "(both atomically), so a crash loses at most N steps")
+    s.add_argument("--resume", action="store_true",
+                   help="continue the run saved in OUT.ckpt (same inputs and options; --steps may grow)")
 
     m = sub.add_parser("samples", help="write the sample photos and procedural styles to a folder")
     m.add_argument("outdir")
@@ -80,48 +108,61 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def checkpoint_path(output: str | Path) -> Path:
+    """Where ``styletut stylize -o OUT --checkpoint N`` keeps the run's state: ``OUT.ckpt``."""
+    output = Path(output)
+    return output.with_name(output.name + ".ckpt")
+
+
 def _stylize(args) -> int:
-    from .images import _resolved, save_image
+    from .images import check_output_path, save_image
+    from .options import StylizeOptions
     from .transfer import stylize
 
-    out = Path(args.output)
-    for spec in (args.content, args.style):
-        if Path(spec).exists() and _resolved(spec) == _resolved(out):
-            raise SystemExit(f"styletut: refusing to write '{out}': it is an input image; choose another output path")
-    options = dict(
-        size=args.size, style_size=args.style_size, num_steps=args.steps, optimizer=args.optimizer, lr=args.lr,
-        content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-        style_norm=args.style_norm, content_layers=tuple(l for l in args.content_layers.split(",") if l),
-        style_layers=tuple(l for l in args.style_layers.split(",") if l),
-        init=args.init, pooling=args.pooling, weights=args.weights, device=args.device, seed=args.seed,
-        progress=not args.quiet,
-    )
+    options = {k: v for k, v in vars(args).items()
+               if k in {f.name for f in dataclasses.fields(StylizeOptions)}}
+    ckpt = checkpoint_path(args.output)
     try:
-        from .transfer import StylizeOptions
-
-        StylizeOptions.from_kwargs(**options)  # fail on bad options before loading anything
-        content = _source(args.content, args.size, "content")
-        style = _source(args.style, args.style_size or args.size, "style")
-        result = stylize(content, style, **options)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+        opts = StylizeOptions.from_kwargs(**options)  # bad options fail before anything is loaded
+        if args.checkpoint < 0:
+            raise ValueError(f"--checkpoint must be a positive number of steps, got {args.checkpoint}")
+        inputs = [spec for spec in (args.content, args.style) if Path(spec).exists()]
+        out = check_output_path(args.output, inputs=inputs)  # before any work: no suffix, an input, ...
+        content = _source(args.content, opts.size, "content")
+        style = _source(args.style, opts.style_size or opts.size, "style")
+        use_ckpt = bool(args.checkpoint or args.resume)
+        result = stylize(content, style, checkpoint=ckpt if use_ckpt else None,
+                         checkpoint_every=args.checkpoint, resume=args.resume,
+                         on_checkpoint=lambda best: save_image(best, out), **options)
+        path = save_image(result.image, out)
+    except (ValueError, TypeError, OSError, RuntimeError) as err:
         raise SystemExit(f"styletut: {err}") from None
-    path = save_image(result.image, out)
     h, t = result.history, result.timings
-    note = " (interrupted: best image so far)" if h.interrupted else ""
-    print(f"wrote {path}{note}: {h.steps_done} steps, loss {h.total[0]:.4g} -> {h.best_loss:.4g}, "
+    early = h.interrupted or h.stopped
+    if use_ckpt and not early:
+        ckpt.unlink(missing_ok=True)  # the run is complete: its result is the output
+    note = " (interrupted: best image so far" + (f"; continue with --resume from {ckpt}" if use_ckpt else "") \
+        + ")" if early else ""
+    if h.diverged:
+        note += " (the loss became inf/NaN: the best finite image is kept; lower --lr)"
+    start = f"loss {h.total[0]:.4g} -> " if h.total else "the initial image, loss "
+    resumed = f" (resumed at step {h.resumed_from})" if h.resumed_from else ""
+    print(f"wrote {path}{note}: {h.steps_done} steps{resumed}, {start}{h.best_loss:.4g}, "
           f"{t['per_step_s']:.3f} s/step, {t['setup_s'] + t['optimize_s']:.1f} s in all")
     return 130 if h.interrupted else 0
 
 
 def _samples(args) -> int:
-    from . import images
+    from . import data, images
 
+    if not 16 <= args.size <= 8192:
+        raise ValueError(f"--size must lie between 16 and 8192 pixels, got {args.size}")
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in images.list_samples():
-        print(images.save_image(images.sample(name, size=args.size), out / f"{name}.png"))
-    for name in images.list_procedural():
-        print(images.save_image(images.procedural(name, size=args.size, seed=0), out / f"style_{name}.png"))
+    for name in data.list_samples():
+        print(images.save_image(data.sample(name, size=args.size), out / f"{name}.png"))
+    for name in data.list_procedural():
+        print(images.save_image(data.procedural(name, size=args.size, seed=0), out / f"style_{name}.png"))
     return 0
 
 
@@ -130,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stylize":
         return _stylize(args)
     if args.command == "samples":
-        return _samples(args)
+        try:
+            return _samples(args)
+        except (ValueError, OSError) as err:
+            raise SystemExit(f"styletut: {err}") from None
     from .features import list_layers
 
     print("\n".join(list_layers()))

@@ -1,4 +1,4 @@
-"""Course-wide settings: quick mode, seeding and the device.
+"""Lesson settings: quick mode, and the setup cell (seed, device, mode).
 
 Quick mode (``STYLETUT_QUICK=1``) exists so the whole course runs under test
 in minutes on two CPU cores. It changes sizes and step counts only: every
@@ -8,10 +8,12 @@ lesson calls :func:`pick` for such numbers and runs the same code either way.
 from __future__ import annotations
 
 import os
-import random
 
-import numpy as np
 import torch
+
+# Device choice and seeding live in styletut.runtime (library code needs them
+# without lesson settings); lessons keep importing them from here.
+from .runtime import resolve_device, seed_everything
 
 __all__ = ["QUICK_ENV", "quick_mode", "pick", "seed_everything", "resolve_device", "setup"]
 
@@ -38,40 +40,6 @@ def pick(full, quick):
         >>> num_steps = pick(full=300, quick=10)
     """
     return quick if quick_mode() else full
-
-
-def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch so a lesson gives the same figures each run."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` (or a ``torch.device``) into a device.
-
-    ``"auto"`` picks CUDA when it is present and the CPU otherwise.
-
-    Raises:
-        ValueError: for a name torch does not know, or CUDA asked for where
-            there is none.
-    """
-    if isinstance(device, torch.device):
-        dev = device
-    elif device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, TypeError) as err:
-            raise ValueError(
-                f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'"
-            ) from err
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device {device!r} asked for, but CUDA is not available here; use 'auto' or 'cpu'"
-        )
-    return dev
 
 
 def setup(seed: int = 0, device: str = "auto") -> torch.device:

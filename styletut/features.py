@@ -16,10 +16,15 @@ from typing import Iterable, Sequence
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from . import weights as _weights
 
-__all__ = ["list_layers", "VGG19Features", "ResNet50Features"]
+__all__ = ["list_layers", "VGG19Features", "ResNet50Features", "WEIGHTS", "POOLINGS"]
+
+# The choices of VGG19Features: which weights, and which pooling.
+WEIGHTS = ("caffe", "torchvision", "random")
+POOLINGS = ("max", "avg")
 
 # VGG19's convolutions per block; naming follows the papers (conv3_2 = block 3, conv 2).
 _VGG19_BLOCKS = (2, 2, 4, 4, 4)
@@ -101,18 +106,49 @@ def _freeze_with_normalisation(module: nn.Module, mean, std, device) -> None:
 
 
 def _build_vgg19_body(pooling: str) -> nn.Sequential:
-    if pooling not in ("max", "avg"):
-        raise ValueError(f"unknown pooling {pooling!r}; choose 'max' or 'avg'")
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
     layers: list[nn.Module] = []
     c_in = 3
     for b, n in enumerate(_VGG19_BLOCKS, start=1):
         c_out = min(64 * 2 ** (b - 1), 512)
         for _ in range(n):
-            layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU(inplace=False)]
+            # skip_init: no default initialisation, which would draw from the
+            # global random generator (the weights are loaded or drawn below).
+            layers += [skip_init(nn.Conv2d, c_in, c_out, 3, padding=1), nn.ReLU(inplace=False)]
             c_in = c_out
         # Gatys et al. suggest average pooling for image synthesis (smoother gradients).
         layers.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
     return nn.Sequential(*layers)
+
+
+def _init_like_torchvision(net: nn.Module, seed: int) -> None:
+    """torchvision's initialisation of VGG and ResNet, drawn from a local generator seeded with ``seed``.
+
+    Convolutions: He-normal (fan_out), zero bias; batch norms: weight 1, bias 0;
+    linear layers: N(0, 0.01), zero bias.
+    """
+    g = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu", generator=g)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.01, generator=g)
+                nn.init.zeros_(m.bias)
+
+
+class _NamedFeatures(nn.Module):
+    """A VGG19 body under the attribute name torchvision's VGG19 gives it (``features``)."""
+
+    def __init__(self, body: nn.Sequential):
+        super().__init__()
+        self.features = body
 
 
 class VGG19Features(nn.Module):
@@ -128,6 +164,14 @@ class VGG19Features(nn.Module):
             contrast experiments).
         pooling: ``"max"`` (as trained) or ``"avg"`` (Gatys et al. 2016).
         device: where to put the network.
+        seed: for ``weights="random"``, seeds a local generator (the global
+            random state is never touched).
+
+    Raises:
+        ValueError: an unknown layer name, ``weights`` or ``pooling``.
+        WeightsUnavailableError: the weights file is missing, fails its sha256,
+            cannot be read, or lacks a tensor or has one of another shape
+            (see :mod:`styletut.weights`); the message names the file and the fix.
 
     Forward:
         ``x``: RGB ``(B, 3, H, W)`` in [0, 1]. Returns ``{name: (B, C, H', W')}``
@@ -142,15 +186,15 @@ class VGG19Features(nn.Module):
     """
 
     def __init__(self, layers: Sequence[str] = ("relu4_2",), weights: str = "caffe",
-                 pooling: str = "max", device=None):
+                 pooling: str = "max", device=None, seed: int = 0):
         super().__init__()
         self.layers = _check_layers(layers, "vgg19")
-        if weights not in ("caffe", "torchvision", "random"):
-            raise ValueError(f"unknown weights {weights!r}; choose 'caffe', 'torchvision' or 'random'")
+        if weights not in WEIGHTS:
+            raise ValueError(f"unknown weights {weights!r}; choose one of: {', '.join(WEIGHTS)}")
         self.weights = weights
         self.pooling = pooling
         body = _build_vgg19_body(pooling)
-        self._load(body, weights)
+        self._load(body, weights, seed)
         depth = max(_VGG19_NAMES.index(n) for n in self.layers) + 1
         self.body = body[:depth]
         self._index = {n: _VGG19_NAMES.index(n) for n in self.layers}
@@ -160,28 +204,32 @@ class VGG19Features(nn.Module):
             _freeze_with_normalisation(self, _IMAGENET_MEAN, _IMAGENET_STD, device)
 
     @staticmethod
-    def _load(body: nn.Sequential, weights: str) -> None:
+    def _load(body: nn.Sequential, weights: str, seed: int = 0) -> None:
         convs = [m for m in body if isinstance(m, nn.Conv2d)]
         if weights == "caffe":
-            for conv, (w, b) in zip(convs, _weights.caffe_vgg19_convs(), strict=True):
-                conv.weight.data.copy_(w)
-                conv.bias.data.copy_(b)
+            # The file's 16 convolutions in order onto our convs, by body index;
+            # strict=True refuses a missing tensor or another shape (no broadcasting).
+            conv_indices = [i for i, m in enumerate(body) if isinstance(m, nn.Conv2d)]
+            state = {}
+            for i, (w, b) in zip(conv_indices, _weights.caffe_vgg19_convs(), strict=True):
+                state[f"{i}.weight"], state[f"{i}.bias"] = w, b
+            body.load_state_dict(state, strict=True)
         elif weights == "torchvision":
             from torchvision.models import VGG19_Weights
 
-            path = _weights.cached_torchvision_weights(VGG19_Weights.IMAGENET1K_V1)
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            # torchvision keeps the convs in `features.<index>`; the same order as ours.
-            ours = {f"{i}.{p}": t for i, m in enumerate(body) if isinstance(m, nn.Conv2d)
-                    for p, t in (("weight", m.weight), ("bias", m.bias))}
-            for key, param in ours.items():
-                param.data.copy_(state[f"features.{key}"])
+            # torchvision's file names the convs `features.<index>.weight/bias`,
+            # indexed exactly as our body (conv, relu, ..., pool): seen under
+            # the name `features`, our body has the file's keys, so a strict
+            # load_state_dict checks every key and shape. The classifier is
+            # not part of style transfer and is left out on purpose.
+            _weights.load_torchvision_weights(_NamedFeatures(body), VGG19_Weights.IMAGENET1K_V1,
+                                              ignore=("classifier.",))
         else:
             # Random, as torchvision initialises VGG: He-normal keeps activations
             # from vanishing with depth, so deep random features are not all zero.
-            for conv in convs:
-                nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(conv.bias)
+            # A local generator: the same seed gives the same network, and the
+            # global random state is left alone.
+            _init_like_torchvision(body, seed)
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """RGB in [0, 1] -> what the weights were trained on."""
@@ -217,13 +265,18 @@ class ResNet50Features(nn.Module):
             1/2 resolution), ``maxpool`` (1/4), ``layer1`` ... ``layer4`` (1/4 ... 1/32).
         weights: ``"torchvision"`` or ``"random"``.
         device: where to put the network.
+        seed: for ``weights="random"``, seeds a local generator (the global
+            random state is never touched).
+
+    Raises:
+        WeightsUnavailableError: as for :class:`VGG19Features`.
 
     Forward:
         RGB ``(B, 3, H, W)`` in [0, 1] -> ``{name: (B, C, H', W')}``.
     """
 
     def __init__(self, layers: Sequence[str] = ("layer1", "layer2", "layer3", "layer4"),
-                 weights: str = "random", device=None):
+                 weights: str = "random", device=None, seed: int = 0):
         super().__init__()
         from torchvision.models import ResNet50_Weights, resnet50
 
@@ -231,10 +284,16 @@ class ResNet50Features(nn.Module):
         if weights not in ("torchvision", "random"):
             raise ValueError(f"unknown weights {weights!r} for ResNet-50; choose 'torchvision' or 'random'")
         self.weights = weights
-        net = resnet50(weights=None)
+        with torch.device("meta"):  # no default initialisation: it would use the global generator
+            net = resnet50(weights=None)
+        net = net.to_empty(device="cpu")
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_running_stats()
+        _init_like_torchvision(net, seed)
         if weights == "torchvision":
-            path = _weights.cached_torchvision_weights(ResNet50_Weights.IMAGENET1K_V2)
-            net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            # Verified by sha256, read with weights_only=True, loaded with strict=True.
+            _weights.load_torchvision_weights(net, ResNet50_Weights.IMAGENET1K_V2)
         depth = max(_RESNET50_STAGES.index(n) for n in self.layers) + 1
         stages = [nn.Sequential(net.conv1, net.bn1, net.relu), net.maxpool,
                   net.layer1, net.layer2, net.layer3, net.layer4]

@@ -13,6 +13,8 @@ notebooks/04_style_loss.ipynb (Gram matrix, style, total variation)
 
 from __future__ import annotations
 
+import math
+
 from typing import Mapping
 
 import torch
@@ -132,15 +134,18 @@ def style_loss(gen_feats: Mapping[str, torch.Tensor], target_grams: Mapping[str,
     """Weighted sum over layers of the Gram mismatch.
 
     ``sum_l w_l * E_l`` with ``E_l = gram_error(G(gen_l), A_l, norm)`` and
-    ``A_l`` the style image's Gram matrix at layer ``l``. Default weights are
-    ``1 / num_layers`` each, as in Gatys et al.; given weights are used as
-    given (they are not renormalised).
+    ``A_l`` the style image's Gram matrix at layer ``l``. The weights are
+    *relative*: they are divided by their sum, so they always sum to 1. The
+    default is ``1 / num_layers`` each, as in Gatys et al., and any equal
+    weights (five 1's) mean the same; the strength of style as a whole is the
+    style weight β outside this function, never the scale of these weights.
 
     Args:
         gen_feats: ``{layer: (B, C, H, W)}`` features of the image being optimised.
         target_grams: ``{layer: (B, C, C)}`` Gram matrices of the style image
             (computed once, outside the loop).
-        layer_weights: optional ``{layer: weight}``; layers missing from it get 0.
+        layer_weights: optional ``{layer: relative weight >= 0}``; layers missing
+            from it get 0. Normalised to sum 1.
         norm: the per-layer scaling, one of :data:`STYLE_NORMS`
             (``None``: :data:`DEFAULT_STYLE_NORM`).
 
@@ -155,23 +160,34 @@ def style_loss(gen_feats: Mapping[str, torch.Tensor], target_grams: Mapping[str,
     missing = [k for k in target_grams if k not in gen_feats]
     if missing:
         raise KeyError(f"style_loss: no features given for style layer(s) {missing}; got {list(gen_feats)}")
-    if layer_weights is None:
-        layer_weights = {k: 1.0 / len(target_grams) for k in target_grams}
-    unknown = [k for k in layer_weights if k not in target_grams]
-    if unknown:
-        raise KeyError(f"style_loss: layer_weights names layer(s) {unknown} that have no target; "
-                       f"style layers: {list(target_grams)}")
+    weights = _relative_weights(layer_weights, list(target_grams))
     total = None
     for layer, target in target_grams.items():
-        w = float(layer_weights.get(layer, 0.0))
+        w = weights[layer]
         if w == 0.0:
             continue
         f = gen_feats[layer]
         term = w * gram_error(gram_matrix(f), target, norm, num_positions=f.shape[-2] * f.shape[-1])
         total = term if total is None else total + term
-    if total is None:
-        raise ValueError("style_loss: every style layer has weight 0; give at least one a positive weight")
     return total
+
+
+def _relative_weights(layer_weights: Mapping[str, float] | None, layers: list[str]) -> dict[str, float]:
+    """``{layer: w_l / sum(w)}`` for ``layers``; the one meaning of per-layer style weights."""
+    if layer_weights is None:
+        return {k: 1.0 / len(layers) for k in layers}
+    unknown = [k for k in layer_weights if k not in layers]
+    if unknown:
+        raise KeyError(f"style_loss: layer_weights names layer(s) {unknown} that have no target; "
+                       f"style layers: {layers}")
+    raw = {k: float(layer_weights.get(k, 0.0)) for k in layers}
+    bad = {k: w for k, w in raw.items() if not (math.isfinite(w) and w >= 0)}
+    if bad:
+        raise ValueError(f"style_loss: layer weights must be finite and >= 0, got {bad}")
+    total = sum(raw.values())
+    if total == 0:
+        raise ValueError("style_loss: every style layer has weight 0; give at least one a positive weight")
+    return {k: w / total for k, w in raw.items()}
 
 
 def tv_loss(img: torch.Tensor, power: int = 2) -> torch.Tensor:

@@ -21,12 +21,19 @@ bar, per-component loss history, a stop flag, and best-image tracking.
 For every optimiser the loss reported as ``History.best_loss`` is the objective
 of the image returned (lesson 05 shows what goes wrong when it is not).
 
+Runs never lose work: a non-finite loss or image makes GD, SGD and Adam step
+back to the last good image with half the rate (L-BFGS stops there); Ctrl-C
+and a stop flag end the run with the best image; and with ``checkpoint_every``
+the run's whole state goes to a callback every few steps, from which
+``resume=`` continues it exactly.
+
 Introduced in notebooks/05_gradient_descent.ipynb (GD, Adam, L-BFGS) and
 notebooks/06_sgd.ipynb (SGD)
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 import time
@@ -46,6 +53,7 @@ __all__ = [
     "StopFlag",
     "StepInfo",
     "History",
+    "MAX_LR_CUTS",
     "run",
 ]
 
@@ -71,6 +79,11 @@ AUTO_LR_STEP = 0.01
 # and the longer memory reached a lower loss on the same budget. The cost is
 # O(m * pixels) per step, negligible next to one VGG19 pass.
 LBFGS_MEMORY = 50
+
+# After a non-finite loss or image, GD/SGD/Adam go back to the last good image
+# and halve the rate, at most this many times in a run; then the run stops.
+# Five halvings is a 32x smaller rate: past that, the problem is not the rate.
+MAX_LR_CUTS = 5
 
 # objective(image, generator) -> {component name: weighted scalar loss}
 Objective = Callable[[torch.Tensor, "torch.Generator | None"], Mapping[str, torch.Tensor]]
@@ -172,6 +185,14 @@ class _Stop(Exception):
     """Raised inside the closure to leave L-BFGS's internal loop early."""
 
 
+class _SegmentEnd(Exception):
+    """Raised inside the closure at a checkpoint of L-BFGS-B (see :func:`run`)."""
+
+
+class _StepBack(Exception):
+    """Raised inside the closure on a non-finite loss that GD/SGD/Adam can recover from."""
+
+
 class StopFlag:
     """A thread-safe flag a user interface sets to stop a run between steps."""
 
@@ -227,7 +248,11 @@ class History:
         steps_done: how many steps (objective evaluations) ran.
         stopped: a stop flag ended the run early.
         interrupted: Ctrl-C ended it early (the best image is kept).
-        diverged: the loss became inf/NaN (the run stops there).
+        diverged: the loss or the image became inf/NaN and the run gave up
+            (at once for L-BFGS; after :data:`MAX_LR_CUTS` step-backs for the others).
+        lr_cuts: how often GD/SGD/Adam stepped back to the last good image
+            and halved the rate after a non-finite loss or image.
+        resumed_from: the step a resumed run continued from (0 for a fresh run).
     """
 
     losses: dict[str, list[float]] = field(default_factory=dict)
@@ -240,6 +265,8 @@ class History:
     interrupted: bool = False
     diverged: bool = False
     lr: float | None = None
+    lr_cuts: int = 0
+    resumed_from: int = 0
 
     @property
     def total(self) -> list[float]:
@@ -249,7 +276,8 @@ class History:
 def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs", lr: float | None = None,
         num_steps: int = 100, *, seed: int = 0, callback: Callable[[StepInfo], None] | None = None,
         stop: StopFlag | None = None, progress: bool = True, clamp: bool = True,
-        desc: str | None = None) -> History:
+        desc: str | None = None, checkpoint_every: int = 0,
+        on_checkpoint: Callable[[dict], None] | None = None, resume: dict | None = None) -> History:
     """Optimise ``synth_img`` in place to lower ``objective``; the one loop of the course.
 
     A *step* is one evaluation of the objective (a forward and a backward
@@ -268,8 +296,9 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         optimizer: one of :data:`OPTIMIZERS`.
         lr: learning rate (default :data:`DEFAULT_LR`; ``None`` for GD/SGD
             means :func:`auto_lr` from the first gradient).
-        num_steps: objective evaluations to spend.
-        seed: seeds the stochastic draws of ``"sgd"``.
+        num_steps: objective evaluations to spend (0: evaluate the start once,
+            so ``best_loss`` is its objective, and change nothing).
+        seed: seeds the stochastic draws of ``"sgd"`` (a local generator).
         callback: called with a :class:`StepInfo` after every step.
         stop: a :class:`StopFlag`; when set, the run ends after the current step.
         progress: show a tqdm progress bar.
@@ -279,10 +308,23 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
             so the image returned, is a valid image. ``False``: unconstrained
             (torch's L-BFGS), and nothing is clamped.
         desc: label for the progress bar.
+        checkpoint_every: every this many steps (0: never) call ``on_checkpoint``
+            with the run's state, a dict of tensors and numbers that
+            ``torch.save`` can write and ``torch.load(weights_only=True)`` read.
+            scipy's L-BFGS-B cannot hand out its curvature memory, so with
+            checkpoints L-BFGS-B restarts from the best image at each one:
+            a resumed run equals an uninterrupted run with the same
+            ``checkpoint_every``, bit for bit on the CPU.
+        on_checkpoint: receives that state.
+        resume: a state from ``on_checkpoint``: continue that run (same
+            objective, optimizer and image size) instead of starting afresh.
 
     Returns:
         A :class:`History`; ``history.best_image`` is a detached copy, and
         ``history.best_loss`` is the objective of that very image.
+
+    Raises:
+        ValueError: bad arguments, or a ``resume`` state from another kind of run.
 
     Example:
         >>> synth_img = torch.rand(1, 3, 8, 8)
@@ -296,7 +338,12 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         raise ValueError(f"num_steps must be >= 0, got {num_steps}")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
+    if checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
     box_lbfgs = optimizer == "lbfgs" and clamp
+    if checkpoint_every and optimizer == "lbfgs" and not clamp:
+        raise ValueError("checkpoints need clamp=True for L-BFGS (torch's unconstrained L-BFGS keeps "
+                         "state it cannot restore); use clamp=True or checkpoint_every=0")
     if clamp:
         with torch.no_grad():
             synth_img.clamp_(0.0, 1.0)  # the start must be feasible too
@@ -304,13 +351,18 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
     opt = None if box_lbfgs else make_optimizer(optimizer, [synth_img], lr, num_steps)
     stochastic = optimizer == "sgd"
     gen = torch.Generator().manual_seed(seed) if stochastic else None
+    can_step_back = optimizer in ("gd", "sgd", "adam")
     hist = History(best_image=synth_img.detach().clone())
+    elapsed0 = 0.0
+    if resume is not None:
+        elapsed0 = _restore(resume, hist, synth_img, opt, gen, optimizer, clamp)
     bar = None
     if progress and num_steps > 0:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=num_steps, desc=desc or optimizer, leave=False)
-    start = time.perf_counter()
+        bar = tqdm(total=num_steps, initial=min(hist.steps_done, num_steps), desc=desc or optimizer, leave=False)
+    start = time.perf_counter() - elapsed0
+    segment_end = num_steps  # L-BFGS-B: where the current checkpoint segment ends
 
     def record(parts: Mapping[str, torch.Tensor], total: torch.Tensor) -> None:
         values = {k: float(v.detach()) for k, v in parts.items()}
@@ -320,7 +372,8 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         hist.times.append(time.perf_counter() - start)
         step = hist.steps_done = len(hist.times)
         finite = math.isfinite(values["total"])
-        # SGD's sampled losses are not comparable step to step: keep its latest finite image.
+        # SGD's sampled losses are not comparable step to step: keep its latest
+        # finite image (the image itself is finite: updates that break it are undone).
         if finite and (stochastic or values["total"] < hist.best_loss):
             hist.best_loss, hist.best_step = values["total"], step
             hist.best_image = synth_img.detach().clone()
@@ -328,6 +381,8 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
             bar.update(1)
             bar.set_postfix(loss=f"{values['total']:.4g}")
         if not finite:
+            if can_step_back and step < num_steps:
+                raise _StepBack  # the loop decides: step back, or give up
             hist.diverged = True
             raise _Stop
         if callback is not None:
@@ -337,6 +392,8 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
             raise _Stop
         if step >= num_steps:
             raise _Stop  # L-BFGS's line search may ask for more than the budget
+        if step >= segment_end:
+            raise _SegmentEnd
 
     def evaluate(generator=None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         parts = dict(objective(synth_img, generator))
@@ -352,21 +409,52 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         record(parts, total)
         return total
 
+    def checkpoint(image: torch.Tensor) -> None:
+        if on_checkpoint is not None:
+            on_checkpoint(_state(hist, image, opt, gen, optimizer, time.perf_counter() - start))
+
     try:
-        if num_steps == 0:
+        if num_steps == 0 or hist.steps_done >= num_steps:
             pass
         elif box_lbfgs:
-            _lbfgsb(closure, synth_img, num_steps)
+            while True:
+                if checkpoint_every:
+                    segment_end = min(num_steps, (hist.steps_done // checkpoint_every + 1) * checkpoint_every)
+                try:
+                    _lbfgsb(closure, synth_img, segment_end - hist.steps_done)
+                    break  # scipy stopped by itself (a failed line search): the run ends
+                except _SegmentEnd:
+                    # Restart from the best image: the state a checkpoint can hold.
+                    with torch.no_grad():
+                        synth_img.copy_(hist.best_image)
+                    checkpoint(hist.best_image)
         elif optimizer == "lbfgs":
             opt.step(closure)  # evaluates up to num_steps times, then stops
         else:
-            for _ in range(num_steps):
+            good = None  # the last image whose loss was finite, with the state before its update
+            while hist.steps_done < num_steps:
+                before = _snapshot(synth_img, opt)
                 try:
-                    opt.step(closure)
-                finally:
+                    opt.step(closure)  # evaluates the image (raises _StepBack if J is not finite), updates it
                     if clamp:
                         with torch.no_grad():
                             synth_img.clamp_(0.0, 1.0)
+                    good = before
+                    if not bool(torch.isfinite(synth_img).all()):
+                        raise _StepBack  # a finite loss with a non-finite gradient broke the image
+                    if checkpoint_every and hist.steps_done % checkpoint_every == 0:
+                        checkpoint(synth_img)
+                except _StepBack:
+                    if good is None or hist.lr_cuts >= MAX_LR_CUTS:
+                        hist.diverged = True
+                        break
+                    # Back to the last good image and the optimiser's state before
+                    # its update, to redo that update at half the rate.
+                    _restore_snapshot(good, synth_img, opt)
+                    hist.lr_cuts += 1
+                    for group in opt.param_groups:
+                        if group["lr"] is not None:
+                            group["lr"] *= 0.5
     except _Stop:
         pass
     except KeyboardInterrupt:
@@ -379,11 +467,76 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         if opt is not None:
             hist.lr = opt.param_groups[0]["lr"]
         synth_img.copy_(hist.best_image)
-    if stochastic and hist.steps_done:
-        # The sampled losses describe crops; report the objective of the image returned.
+    if (stochastic and hist.steps_done) or num_steps == 0 or not math.isfinite(hist.best_loss):
+        # SGD's sampled losses describe crops, and a run of no steps saw no
+        # loss: report the objective of the image returned.
         with torch.no_grad():
             hist.best_loss = float(evaluate(None)[1])
     return hist
+
+
+def _snapshot(synth_img: torch.Tensor, opt) -> tuple[torch.Tensor, dict]:
+    """A copy of the image and the optimiser's state, to step back to."""
+    return synth_img.detach().clone(), copy.deepcopy(opt.state_dict())
+
+
+def _restore_snapshot(snap, synth_img: torch.Tensor, opt) -> None:
+    image, state = snap
+    with torch.no_grad():
+        synth_img.copy_(image)
+    # Keep the current (possibly already cut) rates: only the moments go back.
+    lrs = [g["lr"] for g in opt.param_groups]
+    opt.load_state_dict(copy.deepcopy(state))
+    for g, lr in zip(opt.param_groups, lrs):
+        g["lr"] = lr
+
+
+_STATE_VERSION = 1
+
+
+def _state(hist: History, image: torch.Tensor, opt, gen, optimizer: str, elapsed: float) -> dict:
+    """Everything :func:`run` needs to continue: tensors, numbers, lists and strings only."""
+    return {
+        "version": _STATE_VERSION,
+        "optimizer": optimizer,
+        "step": hist.steps_done,
+        "image": image.detach().cpu().clone(),
+        "best_image": hist.best_image.detach().cpu().clone(),
+        "best_loss": hist.best_loss,
+        "best_step": hist.best_step,
+        "losses": {k: list(v) for k, v in hist.losses.items()},
+        "times": list(hist.times),
+        "lr_cuts": hist.lr_cuts,
+        "optimizer_state": None if opt is None else copy.deepcopy(opt.state_dict()),  # not live tensors
+        "generator": None if gen is None else gen.get_state(),
+        "elapsed": elapsed,
+    }
+
+
+def _restore(state: dict, hist: History, synth_img: torch.Tensor, opt, gen, optimizer: str,
+             clamp: bool) -> float:
+    """Load a :func:`_state` into a fresh run; returns the seconds it had already run."""
+    if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+        raise ValueError("resume: not a run state saved by this version of styletut.optim.run")
+    if state["optimizer"] != optimizer:
+        raise ValueError(f"resume: the saved run used optimizer {state['optimizer']!r}, this one {optimizer!r}; "
+                         "resume with the same options")
+    if tuple(state["image"].shape) != tuple(synth_img.shape):
+        raise ValueError(f"resume: the saved image is {tuple(state['image'].shape)}, this run's "
+                         f"{tuple(synth_img.shape)}; resume with the same images and size")
+    with torch.no_grad():
+        synth_img.copy_(state["image"].to(synth_img.device))
+    hist.best_image = state["best_image"].to(synth_img.device).clone()
+    hist.best_loss, hist.best_step = float(state["best_loss"]), int(state["best_step"])
+    hist.losses = {k: list(v) for k, v in state["losses"].items()}
+    hist.times = list(state["times"])
+    hist.steps_done = hist.resumed_from = int(state["step"])
+    hist.lr_cuts = int(state["lr_cuts"])
+    if opt is not None:
+        opt.load_state_dict(state["optimizer_state"])
+    if gen is not None:
+        gen.set_state(state["generator"])
+    return float(state["elapsed"])
 
 
 def _lbfgsb(closure: Callable[[], torch.Tensor], synth_img: torch.Tensor, num_steps: int) -> None:

@@ -10,158 +10,23 @@ Introduced in notebooks/08_full_transfer.ipynb
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
 
-from . import course, images
-from .features import VGG19Features, list_layers
-from .losses import DEFAULT_STYLE_NORM, STYLE_NORMS, content_loss, gram_matrix, style_loss, tv_loss
-from .optim import OPTIMIZERS, History, StepInfo, StopFlag, run
+from . import checkpoint as _ckpt
+from . import images, memory
+from .features import VGG19Features
+from .losses import DEFAULT_STYLE_NORM, content_loss, gram_matrix, style_loss, tv_loss
+from .optim import History, StepInfo, StopFlag, run
+from .options import DEFAULT_STYLE_WEIGHT, INITS, StylizeOptions
+from .runtime import generator, resolve_device
 
 __all__ = ["StylizeOptions", "StyleObjective", "Result", "stylize", "INITS", "DEFAULT_STYLE_WEIGHT"]
-
-INITS = ("content", "noise", "style")
-
-# The default β for each style normalisation (``style_weight=None``), measured by
-# benchmarks/bench_style_norm.py: each is the old default (tutorial, β = 5)
-# times the median ratio of the tutorial style loss to the convention's over
-# the five procedural styles, rounded, so a typical style starts from the same
-# balance of content and style in every convention.
-DEFAULT_STYLE_WEIGHT = {"tutorial": 5.0, "gatys": 1e-4, "relative": 4e6}
-
-
-@dataclass
-class StylizeOptions:
-    """Every knob of :func:`stylize`, validated on creation.
-
-    Attributes:
-        size: longest side of the content image in pixels (``None``: as loaded).
-        style_size: longest side of the style image (default: ``size``).
-        num_steps: optimisation steps.
-        optimizer: ``"lbfgs"``, ``"adam"``, ``"gd"`` or ``"sgd"``.
-        lr: learning rate (default per optimizer, ``styletut.optim.DEFAULT_LR``).
-        content_layers: VGG19 layers for the content loss.
-        style_layers: VGG19 layers for the style loss.
-        style_layer_weights: one weight per style layer (default equal, summing to 1).
-        style_norm: how each layer's Gram mismatch is scaled, one of
-            ``styletut.losses.STYLE_NORMS`` (``"relative"``: divided by the
-            style Gram's own norm, so one ``style_weight`` means about the same
-            strength for every style image; ``"tutorial"``, ``"gatys"``).
-        content_weight, style_weight, tv_weight: weights of the three losses
-            (``style_weight=None``: ``DEFAULT_STYLE_WEIGHT[style_norm]``).
-        init: start from ``"content"``, ``"noise"`` or the resized ``"style"`` image.
-        seed: seeds the noise init and SGD's random crops.
-        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
-        weights: ``"caffe"`` (original VGG19), ``"torchvision"`` or ``"random"``.
-        pooling: ``"max"`` or ``"avg"``.
-        crop_frac: for ``"sgd"``, the side of the random crop ξ as a fraction of the image.
-        progress: show a progress bar.
-    """
-
-    size: int | None = 256
-    style_size: int | None = None
-    num_steps: int = 150
-    optimizer: str = "lbfgs"
-    lr: float | None = None
-    content_layers: tuple[str, ...] = ("relu4_2",)
-    style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-    style_layer_weights: tuple[float, ...] | None = None
-    style_norm: str = DEFAULT_STYLE_NORM
-    content_weight: float = 1.0
-    style_weight: float | None = None
-    tv_weight: float = 0.0
-    init: str = "content"
-    seed: int = 0
-    device: str = "auto"
-    weights: str = "caffe"
-    pooling: str = "max"
-    crop_frac: float = 0.5
-    progress: bool = True
-
-    def __post_init__(self):
-        valid = list_layers()
-        for name in ("content_layers", "style_layers"):
-            value = getattr(self, name)
-            value = (value,) if isinstance(value, str) else tuple(value)
-            setattr(self, name, value)
-            bad = [v for v in value if v not in valid]
-            if bad:
-                raise ValueError(
-                    f"unknown layer name(s) in {name}: {', '.join(map(repr, bad))}; valid names "
-                    f"(styletut.features.list_layers()): {', '.join(valid)}"
-                )
-        if not self.style_layers and (self.style_weight is None or self.style_weight > 0):
-            raise ValueError("style_layers is empty but style_weight > 0; tick at least one style layer")
-        if not self.content_layers and self.content_weight > 0:
-            raise ValueError("content_layers is empty but content_weight > 0; pick a content layer or set content_weight=0")
-        if self.style_layer_weights is not None:
-            self.style_layer_weights = tuple(float(w) for w in self.style_layer_weights)
-            if len(self.style_layer_weights) != len(self.style_layers):
-                raise ValueError(
-                    f"style_layer_weights has {len(self.style_layer_weights)} entries for "
-                    f"{len(self.style_layers)} style layers; give one weight per layer"
-                )
-            if any(w < 0 for w in self.style_layer_weights):
-                raise ValueError("style_layer_weights must be >= 0")
-        if self.style_norm not in STYLE_NORMS:
-            raise ValueError(f"unknown style_norm {self.style_norm!r}; choose one of: {', '.join(STYLE_NORMS)}")
-        for name in ("content_weight", "style_weight", "tv_weight"):
-            if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.content_weight == 0 and self.beta == 0 and self.tv_weight == 0:
-            raise ValueError("all loss weights are zero: nothing to optimise; give style_weight a positive value")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-        if self.lr is not None and not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; choose one of: {', '.join(INITS)}")
-        for name in ("size", "style_size"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v < 16):
-                raise ValueError(f"{name} must be an integer of at least 16 pixels, got {v!r}")
-        if not isinstance(self.num_steps, int) or self.num_steps < 0:
-            raise ValueError(f"num_steps must be a non-negative integer, got {self.num_steps!r}")
-        if not 0.1 <= self.crop_frac <= 1.0:
-            raise ValueError(f"crop_frac must lie in [0.1, 1], got {self.crop_frac}")
-        course.resolve_device(self.device)  # raises a clear error for a bad device
-
-    @property
-    def beta(self) -> float:
-        """The style weight in effect: ``style_weight``, or the default of ``style_norm``."""
-        return DEFAULT_STYLE_WEIGHT[self.style_norm] if self.style_weight is None else float(self.style_weight)
-
-    @classmethod
-    def from_kwargs(cls, **options) -> "StylizeOptions":
-        """Like the constructor, but unknown names fail with the list of valid ones."""
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = [k for k in options if k not in valid]
-        if unknown:
-            raise TypeError(
-                f"unknown option(s) {', '.join(map(repr, unknown))}; valid options: {', '.join(valid)}"
-            )
-        return cls(**options)
-
-    def changed(self) -> dict[str, object]:
-        """The options that differ from their defaults."""
-        default = StylizeOptions()
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != getattr(default, f.name)}
-
-    def as_call(self, content: str = "content_img", style: str = "style_img") -> str:
-        """Python source of the :func:`stylize` call with these options.
-
-        Example:
-            >>> StylizeOptions(num_steps=50).as_call("sample('chelsea')", "style_img")
-            "stylize(sample('chelsea'), style_img, num_steps=50)"
-        """
-        args = [content, style] + [f"{k}={v!r}" for k, v in self.changed().items()]
-        return f"stylize({', '.join(args)})"
-
 
 class StyleObjective:
     """The style-transfer objective ``J(x) = α·content + β·style + γ·TV``.
@@ -177,7 +42,8 @@ class StyleObjective:
         content_layers, style_layers: layer names.
         content_weight, style_weight, tv_weight: α, β, γ (``style_weight=None``:
             ``DEFAULT_STYLE_WEIGHT[style_norm]``).
-        style_layer_weights: ``{layer: weight}`` (default equal).
+        style_layer_weights: ``{layer: relative weight}`` (default equal;
+            normalised to sum 1, see :func:`styletut.losses.style_loss`).
         crop_frac: side of SGD's random crop ξ, as a fraction of the image.
         style_norm: per-layer scaling of the style term (``styletut.losses.STYLE_NORMS``;
             ``None``: ``DEFAULT_STYLE_NORM``).
@@ -302,12 +168,15 @@ def _init_image(init: str, content_img: torch.Tensor, style_img: torch.Tensor, s
         return content_img.clone()
     if init == "style":
         return images.resize(style_img, tuple(content_img.shape[-2:])).clone()
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(content_img.shape, generator=g).to(content_img.device)
+    # Drawn on the CPU from a local generator: the same noise on every device,
+    # and the global random state is left alone.
+    return torch.rand(content_img.shape, generator=generator(seed)).to(content_img.device)
 
 
 def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = None,
-            stop: StopFlag | None = None, **options) -> Result:
+            stop: StopFlag | None = None, checkpoint: str | os.PathLike | None = None,
+            checkpoint_every: int = 0, resume: bool = False,
+            on_checkpoint: Callable[[torch.Tensor], None] | None = None, **options) -> Result:
     """Paint ``content`` in the style of ``style`` (Gatys et al. 2016).
 
     Args:
@@ -316,6 +185,14 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
         style: likewise.
         callback: called after every step with a :class:`~styletut.optim.StepInfo`.
         stop: a :class:`~styletut.optim.StopFlag` to end the run early.
+        checkpoint: a file for the run's state (image, optimiser state, history),
+            written atomically every ``checkpoint_every`` steps.
+        checkpoint_every: steps between checkpoints (needs ``checkpoint``; when
+            resuming, 0 means the interval the checkpoint was saved with).
+        resume: continue the run saved in ``checkpoint`` (same inputs and
+            options, else a ``ValueError`` says what differs).
+        on_checkpoint: called with the best image so far just before each
+            checkpoint is written (the command line saves it to the output file).
         **options: any field of :class:`StylizeOptions` (``size``, ``num_steps``,
             ``optimizer``, ``style_weight``, ``content_layers``, ...). Unknown
             names raise ``TypeError`` listing the valid ones.
@@ -324,19 +201,41 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
         A :class:`Result` with the image, loss history and timings. Ctrl-C or
         ``stop`` end the run early and still return the best image so far.
 
+    Raises:
+        ValueError: bad options, an image too large for this machine's memory
+            (with a size that fits), or a checkpoint that does not match.
+
+    The global random state is never touched (the seed drives local
+    generators), so the same seed and options give the same image, bit for bit,
+    on the same CPU machine. On CUDA two runs agree to float32 rounding only,
+    unless ``torch.use_deterministic_algorithms(True)`` is set (cuDNN's
+    backward kernels may add in a different order each run).
+
     Example:
-        >>> from styletut.images import sample, procedural
+        >>> from styletut.data import sample, procedural
         >>> result = stylize(sample("chelsea"), procedural("swirls", 128),
         ...                  size=128, num_steps=20, progress=False)   # doctest: +SKIP
         >>> result.image.shape                                          # doctest: +SKIP
         torch.Size([1, 3, 85, 128])
     """
     opts = StylizeOptions.from_kwargs(**options)
+    if (checkpoint_every or resume) and checkpoint is None:
+        raise ValueError("checkpoint_every and resume need checkpoint=PATH, the file that holds the run's state")
+    if not (isinstance(checkpoint_every, int) and checkpoint_every >= 0) or (
+            checkpoint is not None and not resume and checkpoint_every == 0):
+        raise ValueError(f"checkpoint_every must be a positive number of steps, got {checkpoint_every!r}")
     t0 = time.perf_counter()
-    device = course.resolve_device(opts.device)
-    course.seed_everything(opts.seed)
-    content_img = images.load_image(content, size=opts.size).to(device)
-    style_img = images.load_image(style, size=opts.style_size or opts.size).to(device)
+    device = resolve_device(opts.device)
+    content_img = images.load_image(content, size=opts.size)
+    style_img = images.load_image(style, size=opts.style_size or opts.size)
+    # Before any real work: does the run fit this machine's memory?
+    memory.check_fits(tuple(content_img.shape[-2:]), tuple(style_img.shape[-2:]), opts, device)
+    content_img, style_img = content_img.to(device), style_img.to(device)
+    state = None
+    if checkpoint is not None:
+        ckpt = _ckpt.Checkpoint(checkpoint, opts, content_img, style_img, checkpoint_every)
+        state = ckpt.load() if resume else ckpt.check_free()
+        checkpoint_every = ckpt.every
     layers = list(dict.fromkeys(opts.content_layers + opts.style_layers))
     net = VGG19Features(layers, weights=opts.weights, pooling=opts.pooling, device=device)
     layer_weights = None
@@ -346,12 +245,22 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
                                opts.content_weight, opts.beta, opts.tv_weight,
                                layer_weights, opts.crop_frac, opts.style_norm)
     synth_img = _init_image(opts.init, content_img, style_img, opts.seed)
+
+    def saved(run_state: dict) -> None:
+        # The image first: a crash between the two writes leaves a newer image
+        # and an older state, from which --resume still continues correctly.
+        if on_checkpoint is not None:
+            on_checkpoint(run_state["best_image"])
+        ckpt.save(run_state)
+
     if device.type == "cuda":
         torch.cuda.synchronize()
     t1 = time.perf_counter()
     history = run(objective, synth_img, opts.optimizer, opts.lr, opts.num_steps, seed=opts.seed,
-                  callback=callback, stop=stop, progress=opts.progress, desc=f"stylize ({opts.optimizer})")
+                  callback=callback, stop=stop, progress=opts.progress, desc=f"stylize ({opts.optimizer})",
+                  checkpoint_every=checkpoint_every if checkpoint is not None else 0,
+                  on_checkpoint=saved if checkpoint is not None else None, resume=state)
     t2 = time.perf_counter()
-    steps = max(history.steps_done, 1)
+    steps = max(history.steps_done - history.resumed_from, 1)
     timings = {"setup_s": t1 - t0, "optimize_s": t2 - t1, "per_step_s": (t2 - t1) / steps}
     return Result(history.best_image.cpu(), history, opts, timings, content_img.cpu(), style_img.cpu())

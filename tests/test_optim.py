@@ -1,12 +1,13 @@
 """The optimisation loop: GD by hand, SGD's noise, stop flag, best image."""
 
+import io
 import math
 
 import pytest
 import torch
 from torch.testing import assert_close
 
-from styletut.optim import GradientDescent, StopFlag, auto_lr, make_optimizer, run
+from styletut.optim import MAX_LR_CUTS, GradientDescent, StopFlag, auto_lr, make_optimizer, run
 
 
 def _quadratic(target):
@@ -96,13 +97,15 @@ def test_interrupt_keeps_best_image():
     assert ((hist.best_image - target) ** 2).sum().item() == pytest.approx(hist.best_loss)
 
 
-def test_best_image_tracks_lowest_loss_and_divergence_stops():
+def test_a_rate_that_overflows_is_halved_and_the_run_recovers():
+    # |1 - 2 lr| = 2 > 1: GD grows the error until the loss overflows to inf;
+    # stepping back to the last finite image at half the rate (|1 - 2 lr| = 0.5) converges.
     x = torch.zeros(1, 1, 3, 3)
-    hist = run(_quadratic(torch.ones(1, 1, 3, 3)), x, "gd", lr=1.5, num_steps=500, clamp=False, progress=False)
-    assert hist.diverged and hist.steps_done < 500  # |1 - 2 lr| > 1 blows up
-    assert hist.best_step == 1 and torch.equal(hist.best_image, torch.zeros(1, 1, 3, 3))
-    assert not math.isfinite(hist.total[-1])
-
+    hist = run(_quadratic(torch.ones(1, 1, 3, 3)), x, "gd", lr=1.5, num_steps=300, clamp=False, progress=False)
+    assert hist.lr_cuts == 1 and hist.lr == pytest.approx(0.75) and not hist.diverged
+    assert any(not math.isfinite(v) for v in hist.total)
+    assert hist.best_loss < 1e-6 and torch.isfinite(x).all()
+    assert hist.best_loss == pytest.approx(float(((x - 1) ** 2).sum()), abs=1e-9)
 
 def test_clamp_keeps_pixels_in_range():
     x = torch.full((1, 3, 4, 4), 0.5)
@@ -193,7 +196,7 @@ def test_gd_without_lr_uses_auto_lr_of_the_first_gradient():
     assert (step1 - x0).pow(2).mean().sqrt().item() == pytest.approx(0.01, rel=1e-4)
 
 
-def test_sgd_keeps_the_last_finite_image_when_a_step_goes_nan():
+def test_sgd_steps_back_with_half_the_rate_when_a_step_goes_nan():
     calls = []
 
     def objective(x, g):
@@ -205,6 +208,103 @@ def test_sgd_keeps_the_last_finite_image_when_a_step_goes_nan():
 
     x = torch.zeros(1, 1, 3, 3)
     hist = run(objective, x, "sgd", lr=0.1, num_steps=5, progress=False)
-    assert hist.diverged and hist.best_step == 2
+    assert not hist.diverged and hist.lr_cuts == 1 and hist.lr == pytest.approx(0.05)
+    assert math.isnan(hist.total[2]) and all(math.isfinite(v) for v in hist.total[3:])
     assert torch.isfinite(x).all()
     assert hist.best_loss == pytest.approx(float(((x - 1) ** 2).sum()))
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "adam", "sgd", "lbfgs"])
+def test_a_nan_that_never_goes_away_stops_the_run_with_the_best_finite_image(optimizer):
+    calls = []
+
+    def objective(x, g):
+        calls.append(1)
+        loss = ((x - 0.3) ** 2).sum()
+        return {"mse": loss * float("nan") if len(calls) > 3 else loss}
+
+    x = torch.zeros(1, 1, 4, 4)
+    hist = run(objective, x, optimizer, lr=0.1, num_steps=50, progress=False)
+    assert hist.diverged and hist.steps_done < 50
+    # L-BFGS stops at once; the others try MAX_LR_CUTS smaller rates first.
+    assert hist.lr_cuts == (0 if optimizer == "lbfgs" else MAX_LR_CUTS)
+    assert torch.isfinite(x).all() and hist.best_step <= 3
+    assert torch.equal(x, hist.best_image)
+    if optimizer != "sgd":  # SGD re-evaluates J on the image returned, which is NaN here by design
+        assert math.isfinite(hist.best_loss)
+
+
+def test_a_finite_loss_with_a_nan_gradient_never_reaches_the_image():
+    # Regression: SGD kept "the latest image" as best; a NaN gradient outside the
+    # crop left NaN pixels in an image whose sampled loss was finite.
+    calls = []
+
+    def objective(x, g):
+        calls.append(1)
+        y = x + 0
+        if len(calls) == 2:
+            y.register_hook(lambda grad: grad * float("nan"))
+        return {"mse": ((y - 1) ** 2).sum()}
+
+    x = torch.zeros(1, 1, 3, 3)
+    hist = run(objective, x, "sgd", lr=0.1, num_steps=6, progress=False)
+    assert torch.isfinite(x).all() and torch.isfinite(hist.best_image).all()
+    assert hist.lr_cuts == 1 and not hist.diverged
+    assert hist.best_loss == pytest.approx(float(((x - 1) ** 2).sum()))
+
+
+def test_zero_steps_change_nothing_and_report_the_start():
+    x = torch.full((1, 1, 3, 3), 0.25)
+    hist = run(_quadratic(torch.ones(1, 1, 3, 3)), x, "lbfgs", num_steps=0, progress=False)
+    assert hist.steps_done == 0 and hist.total == [] and torch.equal(x, torch.full((1, 1, 3, 3), 0.25))
+    assert hist.best_loss == pytest.approx(9 * 0.75 ** 2)
+
+
+def _bumpy(x, g):
+    # Not a quadratic, so L-BFGS keeps working; g (SGD) picks a random half of the pixels.
+    t = torch.linspace(0, 1, x.numel()).view_as(x)
+    e = (x - t) ** 2 + 0.1 * torch.sin(7 * x) ** 2
+    if g is not None:
+        e = e * (torch.rand(x.shape, generator=g) < 0.5)
+    return {"e": e.sum()}
+
+
+@pytest.mark.parametrize("optimizer,lr", [("gd", None), ("sgd", None), ("adam", 0.05), ("lbfgs", None)])
+def test_a_resumed_run_equals_an_uninterrupted_one(optimizer, lr):
+    x0 = torch.rand(1, 3, 5, 5, generator=torch.Generator().manual_seed(3))
+    kwargs = dict(lr=lr, num_steps=14, seed=7, progress=False, checkpoint_every=4)
+    states = []
+    full = run(_bumpy, x0.clone(), optimizer, on_checkpoint=states.append, **kwargs)
+    assert [s["step"] for s in states] == [4, 8, 12]
+    # The same run, stopped at step 10: its last checkpoint is at step 8 ...
+    flag, saved = StopFlag(), []
+    cut = run(_bumpy, x0.clone(), optimizer, on_checkpoint=saved.append,
+              callback=lambda info: flag.set() if info.step == 10 else None, stop=flag, **kwargs)
+    assert cut.stopped and cut.steps_done == 10 and saved[-1]["step"] == 8
+    # ... and continuing from there, through a file, gives the same bits.
+    buf = io.BytesIO()
+    torch.save(saved[-1], buf)
+    state = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+    x = torch.zeros(1, 3, 5, 5)
+    resumed = run(_bumpy, x, optimizer, resume=state, **kwargs)
+    assert resumed.resumed_from == 8 and resumed.steps_done == 14
+    assert torch.equal(resumed.best_image, full.best_image) and torch.equal(x, full.best_image)
+    assert resumed.total == full.total and resumed.best_loss == full.best_loss
+
+
+def test_checkpoints_do_not_change_an_adam_run():
+    x0 = torch.rand(1, 3, 5, 5, generator=torch.Generator().manual_seed(3))
+    plain = run(_bumpy, x0.clone(), "adam", lr=0.05, num_steps=12, progress=False)
+    ckpt = run(_bumpy, x0.clone(), "adam", lr=0.05, num_steps=12, progress=False, checkpoint_every=5,
+               on_checkpoint=lambda s: None)
+    assert plain.total == ckpt.total and torch.equal(plain.best_image, ckpt.best_image)
+
+
+def test_resume_refuses_a_state_of_another_run():
+    states = []
+    run(_bumpy, torch.rand(1, 3, 5, 5), "adam", lr=0.05, num_steps=6, progress=False, checkpoint_every=3,
+        on_checkpoint=states.append)
+    with pytest.raises(ValueError, match="optimizer 'adam', this one 'gd'"):
+        run(_bumpy, torch.rand(1, 3, 5, 5), "gd", num_steps=6, progress=False, resume=states[0])
+    with pytest.raises(ValueError, match=r"saved image is \(1, 3, 5, 5\)"):
+        run(_bumpy, torch.rand(1, 3, 4, 4), "adam", num_steps=6, progress=False, resume=states[0])

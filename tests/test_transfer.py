@@ -1,10 +1,12 @@
 """stylize(): options, validation, and a short real run that transfers style."""
 
+import re
+
 import pytest
 import torch
 
 from styletut.features import VGG19Features
-from styletut.images import procedural, sample
+from styletut.data import procedural, sample
 from styletut.losses import DEFAULT_STYLE_NORM, content_loss
 from styletut.optim import StopFlag
 from styletut.transfer import DEFAULT_STYLE_WEIGHT, StyleObjective, StylizeOptions, stylize
@@ -144,3 +146,125 @@ def test_style_norm_option_and_default_weight():
         StylizeOptions(style_norm="paper")
     call = StylizeOptions(style_norm="gatys").as_call()
     assert call == "stylize(content_img, style_img, style_norm='gatys')"
+
+
+def test_stylize_leaves_the_global_random_state_alone():
+    """Regression: stylize reseeded the global RNGs, also from the panel's worker thread."""
+    import random
+
+    import numpy as np
+
+    content_img, style_img = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    states = (torch.get_rng_state(), np.random.get_state()[1].copy(), random.getstate())
+    stylize(content_img, style_img, size=32, num_steps=2, init="noise", optimizer="sgd", seed=9, progress=False)
+    assert torch.equal(torch.get_rng_state(), states[0])
+    assert np.array_equal(np.random.get_state()[1], states[1]) and random.getstate() == states[2]
+
+
+def test_same_seed_and_options_give_the_same_bytes_on_the_cpu():
+    content_img, style_img = sample("chelsea", size=40), procedural("waves", 40)
+    for optimizer in ("lbfgs", "sgd"):
+        a = stylize(content_img, style_img, size=40, num_steps=6, optimizer=optimizer, init="noise",
+                    progress=False, device="cpu")
+        b = stylize(content_img, style_img, size=40, num_steps=6, optimizer=optimizer, init="noise",
+                    progress=False, device="cpu")
+        assert a.image.numpy().tobytes() == b.image.numpy().tobytes()
+
+
+def test_style_layer_weights_are_relative_everywhere():
+    """Regression: five 1's gave 5x the default style in stylize (the panel normalised, stylize did not)."""
+    content_img, style_img = sample("chelsea", size=32), procedural("swirls", 32)
+    kw = dict(size=32, num_steps=0, progress=False)
+    default = stylize(content_img, style_img, **kw).history.best_loss
+    ones = stylize(content_img, style_img, style_layer_weights=(1, 1, 1, 1, 1), **kw).history.best_loss
+    fives = stylize(content_img, style_img, style_layer_weights=(5,) * 5, **kw).history.best_loss
+    assert ones == pytest.approx(default, rel=1e-6) and fives == pytest.approx(default, rel=1e-6)
+    shallow = stylize(content_img, style_img, style_layer_weights=(4, 0, 0, 0, 0), **kw).history.best_loss
+    assert shallow != pytest.approx(default, rel=1e-3)
+
+
+def test_zero_steps_return_the_initial_image_with_its_loss():
+    """Regression: --steps 0 crashed on h.total[0]; stylize must report J of the image it returns."""
+    content_img, style_img = sample("chelsea", size=32), procedural("swirls", 32)
+    result = stylize(content_img, style_img, size=32, num_steps=0, progress=False)
+    assert torch.equal(result.image, result.content_img) and result.history.steps_done == 0
+    with torch.no_grad():
+        j = float(sum(_objective_of(result)(result.image).values()))
+    assert result.history.best_loss == pytest.approx(j, rel=1e-5)
+
+
+def test_a_nan_mid_run_keeps_the_best_finite_image(monkeypatch):
+    """Fault: the objective returns NaN from the 4th evaluation on; the run stops with a finite image."""
+    calls = []
+    real = StyleObjective.__call__
+
+    def poisoned(self, x, generator=None):
+        calls.append(1)
+        parts = real(self, x, generator)
+        return {k: v * float("nan") for k, v in parts.items()} if len(calls) > 3 else parts
+
+    monkeypatch.setattr(StyleObjective, "__call__", poisoned)
+    for optimizer in ("lbfgs", "adam"):
+        calls.clear()
+        r = stylize(sample("chelsea", size=32), procedural("swirls", 32), size=32, num_steps=20,
+                    optimizer=optimizer, progress=False)
+        assert r.history.diverged and r.history.steps_done < 20
+        assert torch.isfinite(r.image).all() and r.history.best_step <= 3
+        assert torch.equal(r.image, r.history.best_image.cpu())
+
+
+def test_ctrl_c_returns_the_best_image_so_far():
+    def interrupt(info):
+        if info.step == 3:
+            raise KeyboardInterrupt
+
+    r = stylize(sample("chelsea", size=32), procedural("swirls", 32), size=32, num_steps=20, optimizer="adam",
+                callback=interrupt, progress=False)
+    h = r.history
+    assert h.interrupted and h.steps_done == 3 and h.best_loss == min(h.total)
+    assert torch.equal(r.image, h.best_image.cpu())
+
+
+def test_checkpointed_stylize_resumes_to_the_same_bytes(tmp_path):
+    content_img, style_img = sample("chelsea", size=32), procedural("swirls", 32)
+    kw = dict(size=32, num_steps=9, progress=False)
+    full = stylize(content_img, style_img, checkpoint=tmp_path / "a.ckpt", checkpoint_every=3, **kw)
+    stop = StopFlag()
+    seen = []
+    cut = stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", checkpoint_every=3, stop=stop,
+                  on_checkpoint=seen.append, callback=lambda i: i.step == 7 and stop.set(), **kw)
+    assert cut.history.stopped and len(seen) == 2
+    resumed = stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", resume=True, **kw)
+    assert resumed.history.resumed_from == 6
+    assert resumed.image.numpy().tobytes() == full.image.numpy().tobytes()
+    # A checkpoint only continues its own run.
+    with pytest.raises(ValueError, match=r"other options \(style_weight: saved None, now 1.0\)"):
+        stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", resume=True, style_weight=1.0, **kw)
+    with pytest.raises(ValueError, match="other content or style images"):
+        stylize(style_img, content_img, checkpoint=tmp_path / "b.ckpt", resume=True, **kw)
+    with pytest.raises(ValueError, match="a checkpoint of an earlier run is at .*b.ckpt"):
+        stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", checkpoint_every=3, **kw)
+    (tmp_path / "c.ckpt").write_bytes((tmp_path / "b.ckpt").read_bytes()[:200])
+    with pytest.raises(ValueError, match="c.ckpt' is damaged or not a styletut checkpoint"):
+        stylize(content_img, style_img, checkpoint=tmp_path / "c.ckpt", resume=True, **kw)
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume"):
+        stylize(content_img, style_img, checkpoint=tmp_path / "d.ckpt", resume=True, **kw)
+
+
+def test_a_size_too_big_for_memory_is_refused_before_any_work(monkeypatch):
+    from styletut import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device: 2 * 2 ** 30)
+    built = []
+    monkeypatch.setattr("styletut.transfer.VGG19Features", lambda *a, **k: built.append(1))
+    with pytest.raises(ValueError, match=r"needs about [\d.]+ GiB but only 2.0 GiB of RAM is free; try size=(\d+)") as err:
+        stylize(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64), size=2048, progress=False)
+    assert not built
+    suggested = int(re.search(r"size=(\d+)", str(err.value)).group(1))
+    assert 16 < suggested < 2048
+    assert memory.estimate_bytes((suggested, suggested), (suggested, suggested), ["relu5_1"]) <= 0.8 * 2 * 2 ** 30
+    too_big = memory.estimate_bytes((suggested + 8, suggested + 8), (suggested + 8,) * 2, ["relu5_1"])
+    assert too_big > 0.8 * 2 * 2 ** 30

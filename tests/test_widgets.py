@@ -16,11 +16,17 @@ import pytest
 import torch
 from PIL import Image
 
-from styletut.images import load_image, procedural, sample, save_image, to_pil
-from styletut.optim import DEFAULT_LR
+from styletut.data import procedural, sample
+from styletut.features import POOLINGS, WEIGHTS
+from styletut.images import load_image, save_image, to_pil
+from styletut.losses import STYLE_NORMS
+from styletut.optim import DEFAULT_LR, OPTIMIZERS
+from styletut.options import INITS, StylizeOptions
+from styletut.runtime import DEVICES
 from styletut.styles import procedural_param_ranges, procedural_params
-from styletut.transfer import StylizeOptions
-from styletut.widgets import LAYER_CHOICES, PanelResult, StylePanel, panel
+from styletut.widgets import PanelResult, StylePanel, panel
+from styletut.widgets import job as job_module
+from styletut.widgets.mapping import LAYER_CHOICES
 
 # Shallow layers keep each step cheap: the extractor stops at relu2_2.
 FAST = dict(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
@@ -37,6 +43,27 @@ def _png_bytes(img: torch.Tensor) -> bytes:
     buf = io.BytesIO()
     to_pil(img).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _recording(monkeypatch, fail_after: int | None = None) -> list[tuple[float, torch.Tensor]]:
+    """Wrap the panel's ``stylize`` so each step's (total loss, image) is recorded.
+
+    With ``fail_after``, the wrapped callback raises after that many steps,
+    as a failing device or a bug in a run would.
+    """
+    seen: list[tuple[float, torch.Tensor]] = []
+    real = job_module.stylize
+
+    def stylize(content, style, *, callback, **kwargs):
+        def cb(info):
+            callback(info)
+            seen.append((info.losses["total"], info.image.detach().cpu().clone()))
+            if fail_after is not None and info.step >= fail_after:
+                raise RuntimeError("the device went away")
+        return real(content, style, callback=cb, **kwargs)
+
+    monkeypatch.setattr(job_module, "stylize", stylize)
+    return seen
 
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
@@ -72,6 +99,10 @@ def test_panel_builds_its_widgets_and_displays():
     assert [l for l, box in p.style_layers.items() if box.value] == list(StylizeOptions().style_layers)
     assert "styletut-panel" in p.widget._dom_classes
     assert "styletut-run" in p.run_button._dom_classes and "styletut-preview" in p.preview._dom_classes
+    # Every choice list is its owner's.
+    assert [list(w.options) for w in (p.optimizer, p.init, p.style_norm, p.weights, p.pooling)] == \
+        [list(OPTIMIZERS), list(INITS), list(STYLE_NORMS), list(WEIGHTS), list(POOLINGS)]
+    assert set(p.device.options) <= set(DEVICES) and "cpu" in p.device.options
     bundle = p._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     # Thumbnails are real PNGs of the chosen images.
@@ -127,7 +158,15 @@ def test_learning_rate_follows_the_optimizer():
 
 def test_options_without_a_control_are_passed_through():
     p = panel(size=64, pooling="avg", style_size=48)
+    assert p.pooling.value == "avg"
     assert p.options().changed() == {"size": 64, "num_steps": p.steps.value, "pooling": "avg", "style_size": 48}
+
+
+def test_options_outside_the_sliders_spans_are_kept_exactly():
+    p = panel(size=64, steps=2000, content_weight=2e5, tv_weight=5.0, optimizer="adam", lr=20.0)
+    assert (p.content_weight.max, p.tv_weight.min, p.lr.max, p.steps.max) == (6, 0, 2, 2000)
+    assert p.options().changed() == {"size": 64, "num_steps": 2000, "content_weight": 2e5, "tv_weight": 5.0,
+                                     "optimizer": "adam", "lr": 20.0}
 
 
 # --------------------------------------------------------------------------- a run
@@ -169,7 +208,8 @@ def test_echoed_call_reproduces_the_run(finished):
     opts = StylizeOptions.from_kwargs(**seen["kwargs"])
     assert opts == item.options
     assert opts == dataclasses.replace(item.result.options, progress=True)  # the panel hides tqdm only
-    assert opts.style_layer_weights == (0.25, 0.75) and opts.tv_weight == 1e5
+    # Relative layer weights pass as typed (the style loss normalises them).
+    assert opts.style_layer_weights == (1.0, 3.0) and opts.tv_weight == 1e5
     torch.testing.assert_close(load_image(seen["content"], size=40), item.result.content_img)
     torch.testing.assert_close(load_image(seen["style"], size=40), item.result.style_img)
     # And the pasted code, run for real, gives the same image.
@@ -214,7 +254,8 @@ def test_save_refuses_to_overwrite_an_input(finished, tmp_path):
 # --------------------------------------------------------------------------- stop
 
 
-def test_stop_interrupts_a_long_run_and_keeps_the_best_image():
+def test_stop_interrupts_a_long_run_and_keeps_the_best_image(monkeypatch):
+    seen = _recording(monkeypatch)
     p = panel(size=32, steps=500, optimizer="adam", **FAST)
     assert p.start()
     assert p.running and p.run_button.disabled and not p.stop_button.disabled
@@ -222,13 +263,47 @@ def test_stop_interrupts_a_long_run_and_keeps_the_best_image():
     _wait_for(lambda: p.progress.value >= 2, 120, "two steps")
     clicked_at = p.progress.value
     p.stop_button.click()
-    t0 = time.monotonic()
-    item = p.wait(timeout=60)
-    assert time.monotonic() - t0 < 30
-    assert item.stopped and clicked_at <= item.steps_done <= clicked_at + 2
+    item = p.wait(timeout=300)
+    hist = item.result.history
+    assert item.stopped and hist.stopped and clicked_at <= item.steps_done <= clicked_at + 2
+    assert item.steps_done == len(seen) == len(hist.total) < 500
     assert item.image.shape == (1, 3, 21, 32) and torch.isfinite(item.image).all()
+    # The image kept is the best one the run saw: the lowest loss among the steps recorded.
+    best = min(range(len(seen)), key=lambda i: seen[i][0])
+    assert hist.best_step == best + 1 and hist.best_loss == seen[best][0]
+    assert torch.equal(item.image, seen[best][1]) and torch.equal(item.image, hist.best_image.cpu())
     assert p.progress.bar_style == "warning" and "stopped" in p.status.value
     assert not p.running and not p.run_button.disabled
+
+
+def test_an_error_mid_run_keeps_the_best_image_so_far(monkeypatch, tmp_path):
+    seen = _recording(monkeypatch, fail_after=3)
+    p = panel(size=32, steps=50, optimizer="adam", **FAST)
+    item = p.run(timeout=300)
+    assert item is not None, p.message
+    best = min(range(len(seen)), key=lambda i: seen[i][0])
+    assert len(seen) == item.steps_done == 3 and item.outcome == "failed" and not item.stopped
+    assert torch.equal(item.image, seen[best][1]) and item.result.history.best_step == best + 1
+    assert item.error.startswith("the run failed: RuntimeError: the device went away")
+    assert p.message == f"{item.error}; the best image so far (step {best + 1}) is kept"
+    assert p.progress.bar_style == "danger" and p.status.value == "failed" and not p.running
+    assert len(p.results) == 1 and p.results[0] is item and "(failed)" in p._compare_cards[0].text.value
+    assert "3/50 steps (failed)" in item.summary()
+    # What was kept can be saved like any result.
+    out = p.save(tmp_path / "kept.png")
+    assert out == tmp_path / "kept.png"
+    torch.testing.assert_close(load_image(out), item.image, atol=1 / 255, rtol=0)
+
+
+def test_an_error_before_the_first_step_gives_a_message_and_no_result(monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(job_module, "stylize", broken)
+    p = panel(size=32, steps=2, **FAST)
+    assert p.run(timeout=60) is None and p.results == []
+    assert p.message == "the run failed: OSError: no space left on device"
+    assert not p.run_button.disabled and p.stop_button.disabled
 
 
 # --------------------------------------------------------------------------- invalid settings
@@ -289,7 +364,8 @@ def test_uploaded_style_is_used_echoed_and_never_saved_over(tmp_path, monkeypatc
     assert "mine.png" in p.style.caption.value and p.message == ""
     item = p.run(timeout=300)
     assert item is not None, p.message
-    assert "load_image('mine.png')" in item.call and "from styletut.images import load_image, sample" in item.code
+    assert "load_image('mine.png')" in item.call
+    assert "from styletut.data import sample\nfrom styletut.images import load_image\n" in item.code
     torch.testing.assert_close(item.result.style_img, load_image(Image.open(io.BytesIO(data)), size=32))
     # The upload's name is an input: saving over it is refused, nothing is written.
     assert p.save("mine.png") is None

@@ -71,8 +71,9 @@ LESSONS = [
 ]
 
 # Order of the API page; modules not named here follow alphabetically.
-API_ORDER = ["images", "styles", "weights", "features", "losses", "optim",
-             "transfer", "course", "checks", "widgets", "cli"]
+API_ORDER = ["images", "data", "styles", "weights", "features", "losses", "optim",
+             "options", "transfer", "checkpoint", "memory", "files", "runtime", "course", "checks",
+             "widgets", "cli"]
 API_MARKER = "<!-- styletut-api-modules -->"
 
 # (content sample, procedural style, caption) for the landing page's gallery.
@@ -216,7 +217,8 @@ def make_gallery(quick: bool) -> dict:
 
     from PIL import Image
 
-    from styletut.images import procedural, sample, to_pil
+    from styletut.data import procedural, sample
+    from styletut.images import to_pil
     from styletut.transfer import stylize
 
     out.mkdir(parents=True, exist_ok=True)

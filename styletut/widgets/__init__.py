@@ -1,0 +1,41 @@
+"""A control panel for style transfer: pick the images, turn every knob, watch it run.
+
+``panel()`` builds an ipywidgets panel around :func:`styletut.transfer.stylize`:
+
+- **Images**: the content is a sample photo or an uploaded file; the style is
+  a procedural painting (with its own sliders, palette and seed), a sample
+  photo or an uploaded file. Thumbnails show what was picked.
+- **Settings**: image size, steps, optimizer and learning rate, initialisation,
+  seed, device; content / style / TV weights on log sliders; which VGG19
+  layers feed the content and style losses, with a relative weight per style
+  layer, and the network's weights and pooling.
+- **Run / Stop**: the optimisation runs in a background thread, so the panel
+  stays live; Stop ends the run after the current step and keeps the best
+  image (so does an error mid-run). A progress bar, a preview of the image
+  and a plot of each loss component update while it runs.
+- **Reproduce and keep**: the exact ``stylize(...)`` call of each result is
+  shown for copying into code, the result can be saved (atomically, never
+  over an input), and the last few results stay side by side to compare.
+
+From Python (and in tests) the panel is an object with its widgets as
+attributes::
+
+    from styletut.widgets import panel
+    p = panel(size=64, steps=10)
+    p                                  # shows it in a notebook
+    p.optimizer.value = "adam"
+    result = p.run()                   # = clicking Run, then waiting
+    print(result.call)                 # stylize(sample('chelsea'), procedural('swirls', 64, seed=0), ...)
+
+The package is split by concern: ``mapping`` (settings <-> options, pure
+functions), ``sources`` (image pickers and uploads), ``settings`` (the tabs),
+``job`` (the run's thread), ``render`` (PNGs, the loss plot, the echoed code),
+``compare`` (the compare row) and ``layout`` (the panel).
+
+Introduced in notebooks/08_full_transfer.ipynb
+"""
+
+from .layout import StylePanel, panel
+from .result import PanelResult
+
+__all__ = ["panel", "StylePanel", "PanelResult"]

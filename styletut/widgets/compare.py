@@ -1,0 +1,57 @@
+"""The compare row: the last few results side by side, each with a Restore button."""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+import ipywidgets as W
+
+from ..options import StylizeOptions
+from .render import png
+from .result import PanelResult
+
+__all__ = ["CompareCard"]
+
+
+class CompareCard:
+    """One slot of the compare row: a result's image, its settings and a Restore button.
+
+    Args:
+        restore: called with the shown result's options when Restore is clicked.
+    """
+
+    def __init__(self, restore: Callable[[StylizeOptions], None]):
+        self._restore = restore
+        self._result: PanelResult | None = None
+        self.image = W.Image(format="png", layout=W.Layout(width="150px", height="150px", object_fit="contain"))
+        self.text = W.HTML(layout=W.Layout(width="170px"))
+        self.restore = W.Button(description="Restore settings", layout=W.Layout(width="150px"),
+                                tooltip="put this result's settings back into the panel")
+        self.restore.on_click(self._on_restore)
+        self.box = W.VBox([self.image, self.text, self.restore],
+                          layout=W.Layout(border="1px solid #e0e0e0", padding="4px", margin="0 6px 6px 0",
+                                          display="none"))
+        self.box.add_class("styletut-compare-card")
+
+    def show(self, item: PanelResult | None) -> None:
+        """Show ``item`` (``None``: hide the card)."""
+        self._result = item
+        if item is None:
+            self.box.layout.display = "none"
+            return
+        o = item.options
+        outcome = "" if item.outcome == "done" else f" ({item.outcome})"
+        lines = [f"{o.optimizer}, {item.steps_done}/{o.num_steps} steps{outcome}",
+                 f"{o.size} px, init {o.init}, seed {o.seed}",
+                 f"α={o.content_weight:g} β={o.beta:g} γ={o.tv_weight:g}",
+                 f"style: {', '.join(o.style_layers)}",
+                 f"loss {item.final_loss:.3g} in {item.result.timings['optimize_s']:.1f} s"]
+        self.text.value = (f"<div style='font-size:11px;line-height:1.3'><b>#{item.number}</b> "
+                           + "<br>".join(html.escape(l) for l in lines) + "</div>")
+        self.image.value = png(item.image)
+        self.box.layout.display = ""
+
+    def _on_restore(self, _) -> None:
+        if self._result is not None:
+            self._restore(self._result.options)

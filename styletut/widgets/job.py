@@ -1,0 +1,170 @@
+"""One run of the panel in a background thread: ``stylize``, live feedback, Stop, errors.
+
+ipywidgets 8 sends widget updates from any thread, so the run writes its
+progress, preview and plot straight into the panel's widgets while the
+notebook's kernel stays free for clicks (Stop among them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from .. import images
+from ..optim import History, StepInfo, StopFlag
+from ..options import StylizeOptions
+from ..transfer import Result, stylize
+from .render import code_text, loss_plot_png, png
+from .result import PanelResult
+
+__all__ = ["RunRequest", "RunView", "Job"]
+
+_PREVIEW_EVERY_S = 0.4   # at most this often a new preview PNG ...
+_PLOT_EVERY_S = 1.0      # ... and a new loss plot (matplotlib costs ~50 ms)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything one run needs, fixed when Run is pressed.
+
+    Attributes:
+        number: the run's number in the panel (1, 2, ...).
+        options: the run's options (as echoed).
+        content_img, style_img: the images ``(1, 3, H, W)``, before resizing.
+        content_expr, style_expr: Python source that builds the same images.
+        upload_names: names of uploaded files the echoed call reads.
+    """
+
+    number: int
+    options: StylizeOptions
+    content_img: torch.Tensor
+    style_img: torch.Tensor
+    content_expr: str
+    style_expr: str
+    upload_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunView:
+    """The widgets a run writes to: an ``IntProgress``, an ``HTML`` status line, two ``Image`` widgets."""
+
+    progress: object
+    status: object
+    preview: object
+    plot: object
+
+
+class Job:
+    """One run: calls ``stylize`` (in the thread that calls :meth:`run`) and feeds a :class:`RunView`.
+
+    It keeps its own copy of the best image each step reports, so that an
+    error mid-run (a failing device, a bug in a callback) still leaves the best
+    image so far, as Stop and a NaN do inside ``stylize``.
+
+    Args:
+        request: what to run.
+        view: where to show progress.
+        stop: the flag the Stop button sets.
+        on_finish: called once at the end with ``(PanelResult or None, error message or None)``.
+    """
+
+    def __init__(self, request: RunRequest, view: RunView, stop: StopFlag,
+                 on_finish: Callable[[PanelResult | None, str | None], None]):
+        self.request, self.view, self.stop, self.on_finish = request, view, stop, on_finish
+        self.losses: dict[str, list[float]] = {}
+        self.times: list[float] = []
+        self.best: tuple[int, float, torch.Tensor] | None = None   # (step, loss, image)
+        self._last_preview = self._last_plot = -math.inf
+        self._plot_cost = 0.0
+
+    def on_step(self, info: StepInfo) -> None:
+        """The ``stylize`` callback: record the step, then refresh the view now and then."""
+        for k, v in info.losses.items():
+            self.losses.setdefault(k, []).append(v)
+        self.times.append(info.elapsed)
+        # info.best_loss is the total of the image stylize keeps (for SGD, the
+        # latest finite one): this step is that image when the two agree.
+        if info.losses["total"] == info.best_loss:
+            self.best = (info.step, info.best_loss, info.image.detach().cpu().clone())
+        v = self.view
+        v.progress.value = info.step
+        now = time.perf_counter()
+        if now - self._last_preview >= _PREVIEW_EVERY_S:
+            self._last_preview = now
+            v.preview.value = png(info.image.detach().cpu())
+            v.status.value = (f"step {info.step}/{info.num_steps} · loss {info.losses['total']:.3g} · "
+                              f"{info.elapsed:.1f} s")
+        # Space plots by several times their own cost, so on a busy machine
+        # plotting never takes a noticeable share of the run.
+        if now - self._last_plot >= max(_PLOT_EVERY_S, 5 * self._plot_cost):
+            v.plot.value = loss_plot_png(self.losses, info.num_steps)
+            self._last_plot = time.perf_counter()
+            self._plot_cost = self._last_plot - now
+
+    def run(self) -> None:
+        """Run to the end, Stop or an error; never raises (the panel must survive any run)."""
+        item, error = None, None
+        try:
+            item, error = self._stylize()
+        except Exception as err:  # noqa: BLE001 - reported in the panel, the best image kept
+            error = f"the run failed: {type(err).__name__}: {err}"
+            try:
+                item = self._partial(error)
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                item = None
+            if item is not None:
+                error += f"; the best image so far (step {item.result.history.best_step}) is kept"
+            self.view.progress.bar_style = "danger"
+            self.view.status.value = "failed"
+        finally:
+            self.on_finish(item, error)
+
+    def _item(self, result: Result, error: str | None = None) -> PanelResult:
+        r = self.request
+        call = r.options.as_call(r.content_expr, r.style_expr)
+        return PanelResult(r.number, result.image, r.options, call, code_text(call, r.content_expr, r.style_expr),
+                           result, result.history.stopped, r.upload_names, error)
+
+    def _stylize(self) -> tuple[PanelResult, str | None]:
+        r, v = self.request, self.view
+        # progress=False: the panel has its own progress bar (tqdm's would
+        # print into whichever cell ran last).
+        run_opts = dataclasses.replace(r.options, progress=False)
+        result = stylize(r.content_img, r.style_img, callback=self.on_step, stop=self.stop,
+                         **run_opts.as_dict())
+        hist = result.history
+        v.preview.value = png(result.image)
+        # A stopped run's plot spans the steps it did, so its curves stay readable.
+        v.plot.value = loss_plot_png(hist.losses, hist.steps_done if hist.stopped else r.options.num_steps)
+        v.progress.value = hist.steps_done
+        error = None
+        if hist.diverged:
+            error = (f"the loss became inf/NaN at step {hist.steps_done}: lower the learning rate "
+                     "(the best image before that is kept)")
+        v.progress.bar_style = "warning" if hist.stopped else ("danger" if hist.diverged else "success")
+        how = f"stopped after {hist.steps_done} steps" if hist.stopped else f"done: {hist.steps_done} steps"
+        v.status.value = (f"{how} in {result.timings['optimize_s']:.1f} s · best loss {hist.best_loss:.3g} "
+                          f"(step {hist.best_step})")
+        return self._item(result), error
+
+    def _partial(self, error: str) -> PanelResult | None:
+        """A result from the steps seen before an error (``None`` if none was)."""
+        if self.best is None:
+            return None
+        step, loss, image = self.best
+        o = self.request.options
+        hist = History(losses=self.losses, times=self.times, best_image=image, best_loss=loss, best_step=step,
+                       steps_done=len(self.times))
+        elapsed = self.times[-1]
+        result = Result(image, hist, o, {"setup_s": math.nan, "optimize_s": elapsed,
+                                         "per_step_s": elapsed / len(self.times)},
+                        images.load_image(self.request.content_img, size=o.size),
+                        images.load_image(self.request.style_img, size=o.style_size or o.size))
+        self.view.preview.value = png(image)
+        self.view.plot.value = loss_plot_png(self.losses, len(self.times))
+        return self._item(result, error)

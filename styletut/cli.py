@@ -10,6 +10,7 @@ procedural styles (``procedural:swirls``, optionally ``procedural:swirls:SEED``)
 The flags of ``stylize`` are generated from :class:`styletut.options.StylizeOptions`
 (its fields' help texts and choices), so every option of the Python API is
 reachable from the shell under the same name (``num_steps`` is ``--steps``).
+``--help``, ``layers`` and mistyped options answer without importing torch.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def _comma_floats(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers such as 1,1,2,1,1, got {text!r}") from None
 
 
-_TYPES = {"size": int, "int": int, "float": float, "layers": _comma_list, "floats": _comma_floats, "device": str}
+_TYPES = {"size": int, "int": int, "levels": int, "float": float, "layers": _comma_list, "floats": _comma_floats,
+          "device": str}
 
 
 def _add_option_flags(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +75,7 @@ def _add_option_flags(parser: argparse.ArgumentParser) -> None:
         common = dict(dest=f.name, default=argparse.SUPPRESS, help=help_)
         if meta["choices"] is not None:
             parser.add_argument(flag, choices=meta["choices"], **common)
-        elif meta["kind"] == "bool":
+        elif meta["kind"] in ("bool", "tristate"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
         else:
             parser.add_argument(flag, type=_TYPES[meta["kind"]], metavar=f.name.upper(), **common)
@@ -96,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="no progress bar (the same as --no-progress)")
     s.add_argument("--checkpoint", type=int, default=0, metavar="N",
                    help="every N steps, save the run's state to OUT.ckpt and the best image so far to OUT "
-                        "(both atomically), so a crash loses at most N steps")
+                        "(both atomically), so a crash loses at most N steps; with lbfgs N >= 20, since "
+                        "each checkpoint restarts its curvature memory")
     s.add_argument("--resume", action="store_true",
                    help="continue the run saved in OUT.ckpt (same inputs and options; --steps may grow)")
 
@@ -115,17 +118,22 @@ def checkpoint_path(output: str | Path) -> Path:
 
 
 def _stylize(args) -> int:
-    from .images import check_output_path, save_image
     from .options import StylizeOptions
-    from .transfer import stylize
 
     options = {k: v for k, v in vars(args).items()
                if k in {f.name for f in dataclasses.fields(StylizeOptions)}}
     ckpt = checkpoint_path(args.output)
     try:
-        opts = StylizeOptions.from_kwargs(**options)  # bad options fail before anything is loaded
+        # Bad options fail here, before torch is even imported.
+        opts = StylizeOptions.from_kwargs(**options)
         if args.checkpoint < 0:
             raise ValueError(f"--checkpoint must be a positive number of steps, got {args.checkpoint}")
+    except (ValueError, TypeError) as err:
+        raise SystemExit(f"styletut: {err}") from None
+    from .images import check_output_path, save_image
+    from .transfer import stylize
+
+    try:
         inputs = [spec for spec in (args.content, args.style) if Path(spec).exists()]
         out = check_output_path(args.output, inputs=inputs)  # before any work: no suffix, an input, ...
         content = _source(args.content, opts.size, "content")
@@ -175,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             return _samples(args)
         except (ValueError, OSError) as err:
             raise SystemExit(f"styletut: {err}") from None
-    from .features import list_layers
+    from .names import list_layers
 
     print("\n".join(list_layers()))
     return 0

@@ -17,61 +17,23 @@ from typing import Iterable, Sequence
 import torch
 from torch import nn
 from torch.nn.utils import skip_init
+from torch.utils.checkpoint import checkpoint
 
 from . import weights as _weights
+from .names import POOLINGS, WEIGHTS, list_layers
+from .names import MODELS as _MODELS
+from .names import RESNET50_STAGES as _RESNET50_STAGES
+from .names import VGG19_BLOCKS as _VGG19_BLOCKS
+from .names import VGG19_LAYERS as _VGG19_NAMES
 
 __all__ = ["list_layers", "VGG19Features", "ResNet50Features", "WEIGHTS", "POOLINGS"]
 
-# The choices of VGG19Features: which weights, and which pooling.
-WEIGHTS = ("caffe", "torchvision", "random")
-POOLINGS = ("max", "avg")
-
-# VGG19's convolutions per block; naming follows the papers (conv3_2 = block 3, conv 2).
-_VGG19_BLOCKS = (2, 2, 4, 4, 4)
 
 # Caffe's VGG was trained on BGR 0..255 images minus this mean pixel (BGR order).
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 # torchvision's ImageNet models: RGB in [0, 1], then per-channel standardised.
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
-
-_RESNET50_STAGES = ("stem", "maxpool", "layer1", "layer2", "layer3", "layer4")
-
-
-def _vgg19_names() -> tuple[str, ...]:
-    names = []
-    for b, n in enumerate(_VGG19_BLOCKS, start=1):
-        for i in range(1, n + 1):
-            names += [f"conv{b}_{i}", f"relu{b}_{i}"]
-        names.append(f"pool{b}")
-    return tuple(names)
-
-
-_VGG19_NAMES = _vgg19_names()
-_MODELS = {"vgg19": _VGG19_NAMES, "resnet50": _RESNET50_STAGES}
-
-
-def list_layers(model: str = "vgg19", kind: str | None = None) -> list[str]:
-    """Names of the layers an extractor can return, shallow to deep.
-
-    Args:
-        model: ``"vgg19"`` (37 names: ``conv1_1``, ``relu1_1``, ..., ``pool5``)
-            or ``"resnet50"`` (``stem``, ``maxpool``, ``layer1`` ... ``layer4``).
-        kind: for VGG19, keep only ``"conv"``, ``"relu"`` or ``"pool"`` layers.
-
-    Example:
-        >>> list_layers(kind="pool")
-        ['pool1', 'pool2', 'pool3', 'pool4', 'pool5']
-    """
-    if model not in _MODELS:
-        raise ValueError(f"unknown model {model!r}; choose one of: {', '.join(_MODELS)}")
-    names = list(_MODELS[model])
-    if kind is not None:
-        if kind not in ("conv", "relu", "pool"):
-            raise ValueError(f"unknown layer kind {kind!r}; choose one of: conv, relu, pool")
-        names = [n for n in names if n.startswith(kind)]
-    return names
-
 
 def _check_layers(layers: Iterable[str], model: str) -> list[str]:
     if isinstance(layers, str):
@@ -186,8 +148,9 @@ class VGG19Features(nn.Module):
     """
 
     def __init__(self, layers: Sequence[str] = ("relu4_2",), weights: str = "caffe",
-                 pooling: str = "max", device=None, seed: int = 0):
+                 pooling: str = "max", device=None, seed: int = 0, lean: bool = False):
         super().__init__()
+        self.lean = bool(lean)
         self.layers = _check_layers(layers, "vgg19")
         if weights not in WEIGHTS:
             raise ValueError(f"unknown weights {weights!r}; choose one of: {', '.join(WEIGHTS)}")
@@ -242,14 +205,47 @@ class VGG19Features(nn.Module):
         h = self.normalize(x)
         wanted = {i: n for n, i in self._index.items()}
         found = {}
+        if self.lean and torch.is_grad_enabled() and x.requires_grad:
+            # Lean: each block (its convolutions, ReLUs and pool) runs under
+            # activation checkpointing. Autograd keeps only the block's input
+            # and the features asked for, and recomputes the rest of a block
+            # in the backward pass: less memory, for about one more forward.
+            for start, stop in self._blocks:
+                taken = [(i, wanted[i]) for i in range(start, stop) if i in wanted]
+                outs = checkpoint(self._run_block, h, start, stop, tuple(i for i, _ in taken),
+                                  use_reentrant=False)
+                h = outs[0]
+                found.update({name: t for (_, name), t in zip(taken, outs[1:])})
+        else:
+            for i, layer in enumerate(self.body):
+                h = layer(h)
+                if i in wanted:
+                    found[wanted[i]] = h
+        return {name: found[name] for name in self.layers}
+
+    def _run_block(self, h: torch.Tensor, start: int, stop: int, keep: tuple[int, ...]):
+        kept = []
+        for i in range(start, stop):
+            h = self.body[i](h)
+            if i in keep:
+                kept.append(h)
+        return (h, *kept)
+
+    @property
+    def _blocks(self) -> list[tuple[int, int]]:
+        """``(start, stop)`` indices of the body's blocks: each ends after a pool (or the body's end)."""
+        bounds, start = [], 0
         for i, layer in enumerate(self.body):
-            h = layer(h)
-            if i in wanted:
-                found[wanted[i]] = h
-        return {n: found[n] for n in self.layers}
+            if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+                bounds.append((start, i + 1))
+                start = i + 1
+        if start < len(self.body):
+            bounds.append((start, len(self.body)))
+        return bounds
 
     def extra_repr(self) -> str:
-        return f"layers={self.layers}, weights={self.weights!r}, pooling={self.pooling!r}"
+        lean = ", lean=True" if self.lean else ""
+        return f"layers={self.layers}, weights={self.weights!r}, pooling={self.pooling!r}{lean}"
 
 
 class ResNet50Features(nn.Module):

@@ -20,6 +20,8 @@ from typing import Mapping
 import torch
 import torch.nn.functional as F
 
+from .names import DEFAULT_STYLE_NORM, STYLE_NORMS
+
 __all__ = ["STYLE_NORMS", "DEFAULT_STYLE_NORM", "content_loss", "gram_matrix", "gram_error",
            "style_loss", "tv_loss"]
 
@@ -33,10 +35,10 @@ __all__ = ["STYLE_NORMS", "DEFAULT_STYLE_NORM", "content_loss", "gram_matrix", "
 #   "gatys":    E_l = Σ (FFᵀ − A_raw)² / (4 C² M²), eq. 4 of Gatys et al. 2016;
 #   "relative": ‖G − A‖² / ‖A‖², per layer: dimensionless, 1 for a zero
 #               image, so layers and style images are on one scale.
-STYLE_NORMS = ("tutorial", "gatys", "relative")
-# Chosen by benchmarks/bench_style_norm.py: under "relative" one style_weight
-# paints every procedural style with about the same strength (see that file).
-DEFAULT_STYLE_NORM = "relative"
+# STYLE_NORMS = ("tutorial", "gatys", "relative") and DEFAULT_STYLE_NORM =
+# "relative" (chosen by benchmarks/bench_style_norm.py: under it one
+# style_weight paints every procedural style with about the same strength)
+# are defined in styletut.names, which the command line reads without torch.
 
 
 def content_loss(gen: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -33,26 +33,45 @@ _FIXED_BYTES = 800 * 2 ** 20
 _HEADROOM = 0.8
 
 
-def _activation_elements(height: int, width: int, deepest: str, pooling: str) -> tuple[int, int]:
-    """(elements kept by autograd, elements of the largest single layer) for one ``(1, 3, H, W)`` pass."""
+def _activation_elements(height: int, width: int, layers, pooling: str, lean: bool = False) -> int:
+    """Float32 elements alive at the peak of one forward + backward of ``(1, 3, H, W)`` through VGG19.
+
+    Plain, autograd keeps every convolution's and ReLU's output (an upper
+    bound: a ReLU's input is often freed). Lean (activation checkpointing per
+    block, ``VGG19Features(lean=True)``) keeps each block's input, the
+    features asked for, and one block at a time while it is recomputed.
+    Either way the backward pass adds gradient buffers for about three of
+    the largest maps.
+    """
     names = list_layers()
-    kept, largest = 3 * height * width, 3 * height * width  # the normalised input
+    deepest = max(layers, key=names.index)
+    plain = kept = largest = 3 * height * width  # the normalised input
+    block_now = biggest_block = 0
     h, w = height, width
     for name in names[: names.index(deepest) + 1]:
-        block = int(name[4] if name.startswith("pool") else name[4])
-        channels = min(64 * 2 ** (block - 1), 512)
+        channels = min(64 * 2 ** (int(name[4]) - 1), 512)
         if name.startswith("pool"):
             h, w = h // 2, w // 2
             # Max pooling also keeps an int64 index per output: two float32's worth.
-            kept += channels * h * w * (3 if pooling == "max" else 1)
-        else:
-            kept += channels * h * w  # conv output, or relu output (both kept)
-        largest = max(largest, channels * h * w)
-    return kept, largest
+            size = channels * h * w * (3 if pooling == "max" else 1)
+            plain += size
+            kept += size  # the next block's input
+            biggest_block = max(biggest_block, block_now)
+            block_now = 0
+            continue
+        size = channels * h * w
+        plain += size
+        largest = max(largest, size)
+        if name.startswith("relu"):
+            block_now += size
+            if name in layers:
+                kept += size
+    biggest_block = max(biggest_block, block_now)
+    return (kept + biggest_block if lean else plain) + 3 * largest
 
 
 def estimate_bytes(content_hw: tuple[int, int], style_hw: tuple[int, int], layers, optimizer: str = "lbfgs",
-                   pooling: str = "max") -> int:
+                   pooling: str = "max", lean: bool = False) -> int:
     """Estimated peak memory of a style transfer, in bytes.
 
     Args:
@@ -61,6 +80,7 @@ def estimate_bytes(content_hw: tuple[int, int], style_hw: tuple[int, int], layer
         layers: the VGG19 layers used (the deepest sets the cost).
         optimizer: one of ``styletut.optim.OPTIMIZERS``.
         pooling: ``"max"`` or ``"avg"``.
+        lean: VGG19 with activation checkpointing (``VGG19Features(lean=True)``).
 
     Returns:
         Bytes: activations kept for the backward pass plus its gradients,
@@ -70,16 +90,11 @@ def estimate_bytes(content_hw: tuple[int, int], style_hw: tuple[int, int], layer
         >>> round(estimate_bytes((256, 256), (256, 256), ["relu5_1"]) / 2**30, 2)
         1.18
     """
-    names = list_layers()
-    deepest = max(layers, key=names.index)
     h, w = content_hw
-    kept, largest = _activation_elements(h, w, deepest, pooling)
-    # Forward values kept, plus the backward's gradient buffers for the two
-    # largest layers in flight; float32.
-    total = 4 * (kept + 3 * largest)
+    total = 4 * _activation_elements(h, w, layers, pooling, lean)
+    # The style image's pass keeps nothing, but two maps are alive at once.
     sh, sw = style_hw
-    _, style_largest = _activation_elements(sh, sw, deepest, pooling)
-    total += 4 * 2 * style_largest  # the style pass keeps nothing, but two layers live at once
+    total += 4 * 2 * 64 * sh * sw
     n = 3 * h * w
     if optimizer == "lbfgs":
         total += 8 * n * (2 * LBFGS_MEMORY + 5)  # scipy's L-BFGS-B work arrays, float64
@@ -107,24 +122,39 @@ def available_bytes(device: torch.device) -> int | None:
 
 
 def check_fits(content_hw: tuple[int, int], style_hw: tuple[int, int], opts, device: torch.device,
-               available: int | None = None) -> int:
-    """Raise a clear error if the run would not fit in memory; return the estimate.
+               available: int | None = None) -> bool:
+    """Pick the memory path for a run, or refuse it clearly; before any work.
 
     Args:
-        content_hw, style_hw: image sizes ``(H, W)`` as they will be used.
-        opts: the run's :class:`~styletut.options.StylizeOptions`.
+        content_hw, style_hw: image sizes ``(H, W)`` as they will be used
+            (the largest level, for a coarse-to-fine run).
+        opts: the run's :class:`~styletut.options.StylizeOptions`; its
+            ``lean_memory`` is ``True`` (always lean), ``False`` (never) or
+            ``None`` (lean only when the plain path would not fit).
         device: where it will run.
         available: free bytes (default: :func:`available_bytes`).
 
+    Returns:
+        Whether to use the lean path (``VGG19Features(lean=True)``).
+
     Raises:
-        ValueError: the estimate exceeds 80% of the free memory; the message
-            gives both numbers and the largest ``size`` that fits.
+        ValueError: the estimate exceeds 80% of the free memory on every
+            allowed path; the message gives the numbers, the largest ``size``
+            that fits and, if it would help, the lean path.
     """
     layers = opts.content_layers + opts.style_layers
-    need = estimate_bytes(content_hw, style_hw, layers, opts.optimizer, opts.pooling)
     free = available_bytes(device) if available is None else available
-    if free is None or need <= _HEADROOM * free:
-        return need
+
+    def need(hw, lean, style=style_hw):
+        return estimate_bytes(hw, style, layers, opts.optimizer, opts.pooling, lean)
+
+    paths = [True] if opts.lean_memory else [False] if opts.lean_memory is False else [False, True]
+    if free is None:
+        return paths[0]
+    for lean in paths:
+        if need(content_hw, lean) <= _HEADROOM * free:
+            return lean
+    lean = paths[-1]
     # The largest longest side (same aspect) whose estimate fits.
     h, w = content_hw
     long_side = max(h, w)
@@ -132,11 +162,15 @@ def check_fits(content_hw: tuple[int, int], style_hw: tuple[int, int], opts, dev
     while lo < hi:
         mid = (lo + hi + 1) // 2
         s = mid / long_side
-        fit = estimate_bytes((max(1, round(h * s)), max(1, round(w * s))),
-                             tuple(min(a, mid) for a in style_hw), layers, opts.optimizer, opts.pooling)
-        lo, hi = (mid, hi) if fit <= _HEADROOM * free else (lo, mid - 1)
+        hw = (max(1, round(h * s)), max(1, round(w * s)))
+        fits = need(hw, lean, tuple(min(a, mid) for a in style_hw)) <= _HEADROOM * free
+        lo, hi = (mid, hi) if fits else (lo, mid - 1)
     gib = 2 ** 30
     where = "GPU" if device.type == "cuda" else "RAM"
-    hint = f"try size={lo} (--size {lo})" if lo > 16 else "free some memory first"
-    raise ValueError(f"a {w}x{h} image needs about {need / gib:.1f} GiB but only {free / gib:.1f} GiB of {where} "
-                     f"is free; {hint}" + (", or optimizer='adam', which needs less" if opts.optimizer == "lbfgs" else ""))
+    hints = [f"try size={lo} (--size {lo})" if lo > 16 else "free some memory first"]
+    if not lean and need(content_hw, True) <= _HEADROOM * free:
+        hints.append("or lean_memory=True (--lean-memory), which fits")
+    elif opts.optimizer == "lbfgs":
+        hints.append("or optimizer='adam', which needs less")
+    raise ValueError(f"a {w}x{h} image needs about {need(content_hw, lean) / gib:.1f} GiB but only "
+                     f"{free / gib:.1f} GiB of {where} is free; " + ", ".join(hints))

@@ -42,6 +42,8 @@ from typing import Callable, Mapping
 
 import torch
 
+from .names import OPTIMIZERS
+
 __all__ = [
     "OPTIMIZERS",
     "DEFAULT_LR",
@@ -57,7 +59,6 @@ __all__ = [
     "run",
 ]
 
-OPTIMIZERS = ("gd", "sgd", "adam", "lbfgs")
 
 # Default step sizes. ``None`` (GD, SGD) means "automatic": plain gradient
 # descent has no scale of its own, and the gradient's size depends on the loss

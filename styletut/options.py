@@ -4,8 +4,9 @@ One source of truth: ``stylize``, the control panel and the command line all
 take their options from this class. Each field carries its help text and its
 choices in ``metadata``; ``styletut.cli`` generates its flags from them, so a
 new option is reachable from the shell the moment it exists here. Choice
-lists live in the module that owns them (``optim.OPTIMIZERS``,
-``losses.STYLE_NORMS``, ``features.WEIGHTS``, ...) and are only referred to.
+lists are defined once, in :mod:`styletut.names`, and only referred to. This
+module imports no torch, so the command line answers ``--help`` and rejects a
+mistyped option at once; whether a device exists is checked when a run starts.
 
 Options are immutable: change one with ``dataclasses.replace(opts, lr=0.1)``,
 which validates again.
@@ -20,16 +21,12 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-import torch
+from .names import (DEFAULT_STYLE_NORM, DEVICES, INITS, OPTIMIZERS, POOLINGS, STYLE_NORMS, WEIGHTS,
+                    check_device_name, list_layers)
 
-from .features import POOLINGS, WEIGHTS, list_layers
-from .losses import DEFAULT_STYLE_NORM, STYLE_NORMS
-from .optim import OPTIMIZERS
-from .runtime import DEVICES, resolve_device
+__all__ = ["StylizeOptions", "INITS", "DEFAULT_STYLE_WEIGHT", "MIN_SIZE", "MAX_SIZE", "MULTISCALE_FROM",
+           "MULTISCALE_LEVELS"]
 
-__all__ = ["StylizeOptions", "INITS", "DEFAULT_STYLE_WEIGHT", "MIN_SIZE", "MAX_SIZE"]
-
-INITS = ("content", "noise", "style")
 
 # The default β for each style normalisation (``style_weight=None``), measured by
 # benchmarks/bench_style_norm.py: each is the old default (tutorial, β = 5)
@@ -44,6 +41,14 @@ MIN_SIZE = 16
 # A sanity bound on the number itself (typos like 25600); whether a size fits
 # this machine's memory is checked separately (styletut.memory.check_fits).
 MAX_SIZE = 16384
+
+# Coarse-to-fine by default from this size up: optimise at 1/4 and 1/2 of
+# the size first (benchmarks/bench.py measures the gain), then at full size.
+MULTISCALE_FROM = 512
+MULTISCALE_LEVELS = 3
+# No level smaller than this: below it VGG19's deep layers see almost nothing.
+MIN_LEVEL_SIZE = 64
+MAX_LEVELS = 6
 
 _STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -80,6 +85,13 @@ class StylizeOptions:
         weights: one of ``styletut.features.WEIGHTS``.
         pooling: one of ``styletut.features.POOLINGS``.
         crop_frac: for ``"sgd"``, the side of the random crop ξ as a fraction of the image.
+        levels: coarse-to-fine pyramid levels (``None``: :data:`MULTISCALE_LEVELS`
+            from :data:`MULTISCALE_FROM` px up, else 1). Level k optimises at
+            1/2**k of the size, starting from the previous level's result
+            upsampled; ``num_steps`` is split across the levels.
+        lean_memory: recompute activations in the backward pass
+            (``VGG19Features(lean=True)``): ``None`` picks it only when the
+            plain path would not fit in memory (``styletut.memory.check_fits``).
         progress: show a progress bar.
 
     Raises:
@@ -118,6 +130,11 @@ class StylizeOptions:
     weights: str = _opt("caffe", "VGG19 weights", choices=WEIGHTS)
     pooling: str = _opt("max", "VGG19 pooling", choices=POOLINGS)
     crop_frac: float = _opt(0.5, "for sgd: side of the random crop as a fraction of the image", kind="float")
+    levels: int | None = _opt(None, "coarse-to-fine pyramid levels, each twice the size of the one before "
+                              f"(default: {MULTISCALE_LEVELS} from {MULTISCALE_FROM} px up, else 1 = single scale)",
+                              kind="levels")
+    lean_memory: bool | None = _opt(None, "recompute VGG19 activations in the backward pass to save memory "
+                                    "(default: only when the plain path would not fit)", kind="tristate")
     progress: bool = _opt(True, "show a progress bar", kind="bool")
 
     def __post_init__(self):
@@ -246,11 +263,24 @@ def _check_field(f: dataclasses.Field, value):
             raise ValueError(f"style_layer_weights must be finite and >= 0, got {weights}")
         return weights
     if kind == "device":
-        if isinstance(value, torch.device):  # what course.setup() returns
+        if type(value).__module__ == "torch" and type(value).__name__ == "device":  # course.setup()'s
             value = str(value)
         if not isinstance(value, str):
             raise TypeError(f"device must be a string such as {', '.join(map(repr, DEVICES))}, got {value!r}")
-        resolve_device(value)  # raises a clear ValueError for an unknown or absent device
+        # The spelling only: whether this machine has the device is checked when
+        # a run starts (styletut.runtime.resolve_device), before any work.
+        return check_device_name(value)
+    if kind == "levels":
+        if value is None:
+            return None
+        if not _is_int(value):
+            raise TypeError(f"levels must be a whole number of pyramid levels, got {value!r}")
+        if not 1 <= value <= MAX_LEVELS:
+            raise ValueError(f"levels must lie between 1 (single scale) and {MAX_LEVELS}, got {value!r}")
+        return int(value)
+    if kind == "tristate":
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name} must be True, False or None (automatic), got {value!r}")
         return value
     if kind == "bool":
         if not isinstance(value, bool):

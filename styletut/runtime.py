@@ -13,10 +13,10 @@ import random
 import numpy as np
 import torch
 
+from .names import DEVICES, check_device_name
+
 __all__ = ["DEVICES", "resolve_device", "generator", "seed_everything"]
 
-# The names a user types. "cuda:N" (a particular GPU) is accepted as well.
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -36,6 +36,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     elif device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
+        check_device_name(device) if isinstance(device, str) else None
         try:
             dev = torch.device(device)
         except (RuntimeError, TypeError, ValueError) as err:

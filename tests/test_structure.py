@@ -30,6 +30,8 @@ PACKAGE = ROOT / "styletut"
 LAYERS: list[tuple[str, set[str]]] = [
     # `import styletut` stays cheap: the package itself imports nothing.
     ("package root", {"styletut"}),
+    # The vocabulary (names and choices, no torch), the coarse-to-fine schedule.
+    ("vocabulary", {"names", "pyramid"}),
     # Devices and local random generators; atomic file writes.
     ("foundation", {"runtime", "files"}),
     # One idea each, independent of one another. `images` is pure I/O and

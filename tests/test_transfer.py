@@ -230,7 +230,7 @@ def test_ctrl_c_returns_the_best_image_so_far():
 
 def test_checkpointed_stylize_resumes_to_the_same_bytes(tmp_path):
     content_img, style_img = sample("chelsea", size=32), procedural("swirls", 32)
-    kw = dict(size=32, num_steps=9, progress=False)
+    kw = dict(size=32, num_steps=9, optimizer="adam", progress=False)
     full = stylize(content_img, style_img, checkpoint=tmp_path / "a.ckpt", checkpoint_every=3, **kw)
     stop = StopFlag()
     seen = []
@@ -265,6 +265,87 @@ def test_a_size_too_big_for_memory_is_refused_before_any_work(monkeypatch):
     assert not built
     suggested = int(re.search(r"size=(\d+)", str(err.value)).group(1))
     assert 16 < suggested < 2048
-    assert memory.estimate_bytes((suggested, suggested), (suggested, suggested), ["relu5_1"]) <= 0.8 * 2 * 2 ** 30
-    too_big = memory.estimate_bytes((suggested + 8, suggested + 8), (suggested + 8,) * 2, ["relu5_1"])
-    assert too_big > 0.8 * 2 * 2 ** 30
+    # The suggestion is the largest size that fits (on the lean path, the leaner of the two).
+    layers = StylizeOptions().content_layers + StylizeOptions().style_layers
+    fits = memory.estimate_bytes((suggested, suggested), (suggested, suggested), layers, lean=True)
+    too_big = memory.estimate_bytes((suggested + 8, suggested + 8), (suggested + 8,) * 2, layers, lean=True)
+    assert fits <= 0.8 * 2 * 2 ** 30 < too_big
+
+
+def test_the_lean_path_is_picked_when_only_it_fits(monkeypatch):
+    from styletut import memory
+
+    opts = StylizeOptions(size=1024)
+    hw = (683, 1024)
+    plain = memory.estimate_bytes(hw, hw, opts.content_layers + opts.style_layers)
+    lean = memory.estimate_bytes(hw, hw, opts.content_layers + opts.style_layers, lean=True)
+    assert lean < plain
+    between = int((plain + lean) / 2 / 0.8)  # free memory where only the lean path fits
+    assert memory.check_fits(hw, hw, opts, torch.device("cpu"), available=10 * plain) is False
+    assert memory.check_fits(hw, hw, opts, torch.device("cpu"), available=between) is True
+    with pytest.raises(ValueError, match="or lean_memory=True \\(--lean-memory\\), which fits"):
+        memory.check_fits(hw, hw, StylizeOptions(size=1024, lean_memory=False), torch.device("cpu"),
+                          available=between)
+
+
+def test_the_lean_path_gives_the_same_image():
+    """Activation checkpointing recomputes the same numbers: the same image as the plain path."""
+    content_img, style_img = sample("chelsea", size=48), procedural("swirls", 48)
+    kw = dict(size=48, num_steps=5, progress=False)
+    plain = stylize(content_img, style_img, lean_memory=False, **kw)
+    lean = stylize(content_img, style_img, lean_memory=True, **kw)
+    assert lean.lean_memory and not plain.lean_memory
+    torch.testing.assert_close(lean.image, plain.image, rtol=0, atol=1e-5)
+
+
+def test_coarse_to_fine_returns_the_requested_size_and_lowers_the_full_size_objective():
+    content_img, style_img = sample("chelsea", size=256), procedural("stained_glass", 256)
+    result = stylize(content_img, style_img, size=256, num_steps=12, levels=3, progress=False)
+    assert result.image.shape == result.content_img.shape == (1, 3, 170, 256)
+    assert [hw for hw, _ in result.levels] == [(42, 64), (85, 128), (170, 256)]
+    assert [n for _, n in result.levels] == [4, 4, 4] and result.history.steps_done == 12
+    objective = _objective_of(result)
+    with torch.no_grad():
+        start = float(sum(objective(result.content_img).values()))
+        end = float(sum(objective(result.image).values()))
+    assert end < 0.8 * start, (start, end)  # measured: 0.70 after 4 + 4 + 4 steps
+    assert result.history.best_loss == pytest.approx(end, rel=1e-4)
+
+
+def test_coarse_to_fine_by_default_only_from_the_threshold_up():
+    from styletut.options import MULTISCALE_FROM
+    from styletut.pyramid import level_count
+
+    assert level_count(MULTISCALE_FROM - 1, None, MULTISCALE_FROM, 3, 64) == 1
+    assert level_count(MULTISCALE_FROM, None, MULTISCALE_FROM, 3, 64) == 3
+    assert level_count(200, 5, MULTISCALE_FROM, 3, 64) == 2  # no level under 64 px
+
+
+def test_a_stop_at_a_coarse_level_still_delivers_the_requested_size():
+    stop = StopFlag()
+    result = stylize(sample("chelsea", size=128), procedural("swirls", 128), size=128, num_steps=30, levels=3,
+                     stop=stop, callback=lambda info: info.step == 3 and stop.set(), progress=False)
+    assert result.history.stopped and result.image.shape[-2:] == (85, 128)
+    with torch.no_grad():
+        j = float(sum(_objective_of(result)(result.image).values()))
+    assert result.history.best_loss == pytest.approx(j, rel=1e-4)
+
+
+def test_a_multiscale_run_resumes_to_the_same_bytes(tmp_path):
+    content_img, style_img = sample("chelsea", size=128), procedural("swirls", 128)
+    kw = dict(size=128, num_steps=12, levels=2, optimizer="adam", progress=False)
+    full = stylize(content_img, style_img, checkpoint=tmp_path / "a.ckpt", checkpoint_every=2, **kw)
+    assert [hw for hw, _ in full.levels] == [(42, 64), (85, 128)]
+    stop = StopFlag()
+    stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", checkpoint_every=2, stop=stop,
+            callback=lambda i: i.step == 9 and stop.set(), **kw)  # in the second level, after its step 2
+    resumed = stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", resume=True, **kw)
+    assert resumed.history.resumed_from == 8 and [hw for hw, _ in resumed.levels] == [(85, 128)]
+    assert resumed.image.numpy().tobytes() == full.image.numpy().tobytes()
+
+
+def test_lbfgs_checkpoints_must_be_far_enough_apart(tmp_path):
+    with pytest.raises(ValueError, match="checkpoint every 20 steps or more"):
+        stylize(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32), size=32, num_steps=5, progress=False,
+                checkpoint=tmp_path / "x.ckpt", checkpoint_every=5)
+    assert not (tmp_path / "x.ckpt").exists()

@@ -284,9 +284,9 @@ def test_a_layer_without_a_row_is_refused_with_the_fix():
 
 
 def test_options_without_a_control_pass_through_unchanged():
-    assert PASSED_THROUGH == ("style_size", "progress")
+    assert PASSED_THROUGH == ("style_size", "lean_memory", "progress")
     opts = StylizeOptions(style_size=48, progress=False)
-    assert passed_through(opts) == {"style_size": 48, "progress": False}
+    assert passed_through(opts) == {"style_size": 48, "lean_memory": None, "progress": False}
     assert round_trip(opts) == opts
     assert options_from_values(values_from_options(opts)) == dataclasses.replace(opts, style_size=None,
                                                                                   progress=True)

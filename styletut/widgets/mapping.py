@@ -8,6 +8,7 @@ and :class:`~styletut.widgets.StylePanel` only reads and writes the widgets' val
 A *values* dict has one key per control, named as the panel's attribute:
 
 - ``size``, ``steps``, ``seed``: ints (``size`` ``None``: the widget keeps its value);
+- ``levels``: coarse-to-fine pyramid levels, 0 for automatic (``levels=None``);
 - ``optimizer``, ``init``, ``device``, ``style_norm``, ``weights``, ``pooling``: strings;
 - ``lr``: the rate slider (``None``: the optimizer picks its rate; the slider keeps its value);
   ``lr_auto``: the "automatic rate" tick of GD and SGD;
@@ -40,7 +41,7 @@ __all__ = ["LAYER_CHOICES", "PASSED_THROUGH", "grid_layers", "values_from_option
 LAYER_CHOICES: tuple[str, ...] = tuple(l for l in list_layers(kind="relu") if l.endswith(("_1", "_2")))
 
 # The options a control of the panel sets; every other field passes through.
-_CONTROLLED = ("size", "num_steps", "optimizer", "lr", "crop_frac", "init", "seed", "device", "weights",
+_CONTROLLED = ("size", "num_steps", "levels", "optimizer", "lr", "crop_frac", "init", "seed", "device", "weights",
                "pooling", "style_norm", "content_weight", "style_weight", "tv_weight", "content_layers",
                "style_layers", "style_layer_weights")
 # Computed, not listed, so a field added to StylizeOptions later is carried
@@ -172,6 +173,7 @@ def values_from_options(opts: StylizeOptions, layers: tuple[str, ...] | None = N
     return {
         "size": opts.size,
         "steps": max(opts.num_steps, 1),  # the panel's Run always takes at least one step
+        "levels": opts.levels or 0,  # a dropdown cannot hold None: 0 is "auto"
         "optimizer": opts.optimizer,
         # None: no fixed rate to show (GD/SGD pick theirs from the first gradient).
         "lr": opts.lr if opts.lr is not None else DEFAULT_LR[opts.optimizer],
@@ -270,7 +272,8 @@ def options_from_values(values: dict, passed_through: dict | None = None) -> Sty
         style_weight = None  # the convention's default: left out of the echoed call
     return StylizeOptions.from_kwargs(
         size=None if values["size"] is None else int(values["size"]),
-        num_steps=int(values["steps"]), optimizer=values["optimizer"], lr=_lr(values),
+        num_steps=int(values["steps"]), levels=int(values["levels"]) or None, optimizer=values["optimizer"],
+        lr=_lr(values),
         crop_frac=round_sig(float(values["crop_frac"]), _WEIGHT_DIGITS), init=values["init"],
         seed=int(values["seed"]), device=values["device"], weights=values["weights"],
         pooling=values["pooling"], style_norm=norm, content_weight=content_weight, style_weight=style_weight,

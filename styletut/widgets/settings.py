@@ -12,15 +12,15 @@ import torch
 from ..features import POOLINGS, WEIGHTS
 from ..losses import STYLE_NORMS
 from ..optim import AUTO_LR_STEP, DEFAULT_LR, OPTIMIZERS
-from ..options import INITS
+from ..options import INITS, MULTISCALE_FROM, MULTISCALE_LEVELS
 from ..runtime import DEVICES
 from .mapping import log_slider_range, start_value, style_weight_range
 
 __all__ = ["Settings", "VALUE_NAMES"]
 
 # The settings widgets, named as the keys of a values dict (and as StylePanel's attributes).
-_SCALARS = ("size", "steps", "optimizer", "lr", "lr_auto", "crop_frac", "init", "seed", "device", "weights",
-            "pooling", "style_norm", "use_content", "content_weight", "use_style", "style_weight", "use_tv",
+_SCALARS = ("size", "steps", "levels", "optimizer", "lr", "lr_auto", "crop_frac", "init", "seed", "device",
+            "weights", "pooling", "style_norm", "use_content", "content_weight", "use_style", "style_weight", "use_tv",
             "tv_weight")
 _GRIDS = ("content_layers", "style_layers", "style_layer_weights")
 VALUE_NAMES = _SCALARS + _GRIDS
@@ -62,6 +62,11 @@ class Settings:
                                 continuous_update=False, style=label, layout=wide())
         self.steps = W.IntSlider(value=10, min=1, max=1000, description="steps",
                                  continuous_update=False, style=label, layout=wide())
+        self.levels = W.Dropdown(options=[("auto", 0), ("1 (single scale)", 1)] + [(str(n), n) for n in (2, 3, 4)],
+                                 value=0, description="coarse to fine", style=label,
+                                 layout=W.Layout(width="260px"))
+        self.levels.tooltip = ("pyramid levels: optimise at 1/4 and 1/2 of the size first "
+                                           f"(auto: {MULTISCALE_LEVELS} levels from {MULTISCALE_FROM} px up)")
         self.optimizer = W.ToggleButtons(options=list(OPTIMIZERS), description="optimizer",
                                          style={**label, "button_width": "60px"})
         self.optimizer.add_class("styletut-optimizer")
@@ -82,7 +87,7 @@ class Settings:
         self.device = W.Dropdown(options=_devices(), description="device", style=label,
                                  layout=W.Layout(width="220px"))
         self.optimizer.observe(self._on_optimizer, "value")
-        return W.VBox([self.size, self.steps, self.optimizer, self.lr, self.lr_auto, self.lr_note,
+        return W.VBox([self.size, self.steps, self.levels, self.optimizer, self.lr, self.lr_auto, self.lr_note,
                        self.crop_frac, self.init, self.seed, self.device])
 
     def _weights_tab(self, style_norm: str) -> W.VBox:
@@ -193,7 +198,7 @@ class Settings:
                 _set_log_slider(getattr(self, name), *log_slider_range(name, norm, values[name]), values[name])
         if values["device"] not in self.device.options:  # e.g. "cuda:1"
             self.device.options = [*self.device.options, values["device"]]
-        for name in ("crop_frac", "init", "device", "weights", "pooling", "use_content", "use_style",
+        for name in ("levels", "crop_frac", "init", "device", "weights", "pooling", "use_content", "use_style",
                      "use_tv"):
             getattr(self, name).value = values[name]
         for name in _GRIDS:

@@ -1,0 +1,64 @@
+"""Coarse to fine: the image sizes and step budgets of a multi-scale run.
+
+Style transfer at a large size spends most of its steps arranging the
+picture's large-scale structure, which a smaller image shows just as well at
+a fraction of the cost (one VGG19 step costs in proportion to the pixels).
+A pyramid run optimises at 1/4 of the size, upsamples the result as the start
+at 1/2, and so on up to the full size (Gatys, Ecker, Bethge, Hertzmann &
+Shechtman 2017, "Controlling perceptual factors in neural style transfer",
+section 5, coarse-to-fine).
+
+Introduced in notebooks/08_full_transfer.ipynb
+"""
+
+from __future__ import annotations
+
+__all__ = ["level_count", "level_sizes", "split_steps"]
+
+
+def level_count(long_side: int, levels: int | None, from_size: int, default_levels: int, min_size: int) -> int:
+    """How many levels a run of ``long_side`` pixels gets.
+
+    Args:
+        long_side: the final image's longest side.
+        levels: what was asked for (``None``: automatic).
+        from_size: automatic pyramids start at this size ...
+        default_levels: ... with this many levels.
+        min_size: no level's longest side below this (fewer levels instead).
+
+    Returns:
+        At least 1.
+
+    Example:
+        >>> level_count(1024, None, 512, 3, 64), level_count(256, None, 512, 3, 64), level_count(100, 3, 512, 3, 64)
+        (3, 1, 1)
+    """
+    wanted = (default_levels if long_side >= from_size else 1) if levels is None else levels
+    n = 1
+    while n < wanted and long_side / 2 ** n >= min_size:
+        n += 1
+    return n
+
+
+def level_sizes(height: int, width: int, levels: int) -> list[tuple[int, int]]:
+    """``(H, W)`` of each level, coarsest first; the last is ``(height, width)``.
+
+    Example:
+        >>> level_sizes(341, 512, 3)
+        [(85, 128), (170, 256), (341, 512)]
+    """
+    return [(max(1, round(height / 2 ** k)), max(1, round(width / 2 ** k))) for k in range(levels - 1, -1, -1)]
+
+
+def split_steps(num_steps: int, levels: int) -> list[int]:
+    """Split ``num_steps`` evenly across the levels, coarsest first (the finest gets any remainder).
+
+    An even split puts most of the *time* at the finest level (a step there
+    costs four times one a level below), where the detail is made.
+
+    Example:
+        >>> split_steps(150, 3), split_steps(10, 3)
+        ([50, 50, 50], [3, 3, 4])
+    """
+    base = num_steps // levels
+    return [base] * (levels - 1) + [num_steps - base * (levels - 1)]

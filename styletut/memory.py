@@ -9,7 +9,7 @@ would need tens of GB; :func:`check_fits` says so in a second instead of
 letting the machine swap or the run die, and suggests a size that fits.
 ``benchmarks/bench_memory.py`` compares the estimate with measured peaks.
 
-Introduced in notebooks/08_full_transfer.ipynb
+Introduced in notebooks/09_what_does_it_cost.ipynb
 """
 
 from __future__ import annotations

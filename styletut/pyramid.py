@@ -8,7 +8,7 @@ at 1/2, and so on up to the full size (Gatys, Ecker, Bethge, Hertzmann &
 Shechtman 2017, "Controlling perceptual factors in neural style transfer",
 section 5, coarse-to-fine).
 
-Introduced in notebooks/08_full_transfer.ipynb
+Introduced in notebooks/09_what_does_it_cost.ipynb
 """
 
 from __future__ import annotations

@@ -68,6 +68,7 @@ LESSONS = [
     "06_sgd",
     "07_fixing_a_broken_listing",
     "08_full_transfer",
+    "09_what_does_it_cost",
 ]
 
 # Order of the API page; modules not named here follow alphabetically.

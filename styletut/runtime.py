@@ -36,7 +36,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     elif device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     else:
-        check_device_name(device) if isinstance(device, str) else None
+        if isinstance(device, str):
+            check_device_name(device)  # a misspelt name gets the list of valid ones
         try:
             dev = torch.device(device)
         except (RuntimeError, TypeError, ValueError) as err:

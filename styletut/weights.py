@@ -37,6 +37,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+# VGG19's convolutions per block (Simonyan & Zisserman 2014, configuration E), defined once.
+from .names import VGG19_BLOCKS as _VGG19_BLOCKS
+
 __all__ = [
     "WeightsUnavailableError",
     "CAFFE_VGG19_FILE",
@@ -50,8 +53,6 @@ __all__ = [
 CAFFE_VGG19_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 CAFFE_VGG19_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
 
-# VGG19's convolutions per block (Simonyan & Zisserman 2014, configuration E).
-_VGG19_BLOCKS = (2, 2, 4, 4, 4)
 
 # The order of the 16 convolutions, as named in the file.
 CAFFE_CONV_KEYS = tuple(

@@ -13,12 +13,14 @@ Systems (``--systems``), each run in a fresh process of its own, so the peak
 memory is that system's alone:
 
 - ``styletut``: ``stylize(..., levels=1, optimizer="lbfgs")``, ``--steps`` steps;
-- ``styletut-multi``: ``stylize(..., levels=None)``, styletut's automatic
-  coarse-to-fine pyramid (``--styletut-levels`` asks for a number of levels
-  instead), with stylize's default ``num_steps`` split across the levels (or
-  ``--styletut-steps``). The automatic choice is single-scale below
-  ``styletut.options.MULTISCALE_FROM`` px, so there this row is a shorter
-  single-scale run; the levels it ran are printed under the table;
+- ``styletut-multi``: ``stylize(..., levels=6)``, the coarse-to-fine pyramid
+  with as many levels as keep the smallest at least 64 px on its long side
+  (3 levels at 256 px, 4 at 512: the same pyramid ``stylize`` picks by
+  itself from ``styletut.options.MULTISCALE_FROM`` = 512 px up), with
+  stylize's default ``num_steps`` split across the levels by
+  ``styletut.pyramid.split_steps`` (or ``--styletut-steps``;
+  ``--styletut-levels`` asks for another number of levels). The levels it
+  ran are printed under the table;
 - ``pastiche``: pastiche 1.6.0's command line (its entry point
   ``pastiche.pastiche:main``, called in the child process with the argv
   ``.venv/bin/pastiche`` would get), ``--steps`` steps, saving its workspace
@@ -95,9 +97,10 @@ import tempfile
 import time
 from pathlib import Path
 
-# The parent process imports neither torch nor styletut: the children's peak
-# memory must be theirs alone (see the docstring on ru_maxrss), and torch is
-# imported only inside the child functions below.
+# The parent process never imports torch: the children's peak memory must be
+# theirs alone (see the docstring on ru_maxrss), and torch is imported only
+# inside the child functions below. styletut.options is torch-free.
+from styletut.options import MAX_LEVELS, MIN_LEVEL_SIZE  # noqa: E402
 
 CONTENT_NAME, STYLE_NAME = "chelsea", "hubble_deep_field"
 CONTENT_LAYER = "relu4_2"
@@ -130,9 +133,9 @@ def _parse_args(argv=None) -> argparse.Namespace:
                         "pastiche at this iteration is the reference point (default 300; --quick: 30)")
     p.add_argument("--styletut-steps", type=int, default=None,
                    help="steps of styletut multi-scale (default: stylize's own num_steps; --quick: 30)")
-    p.add_argument("--styletut-levels", type=int, default=None,
-                   help="pyramid levels of styletut multi-scale (default: None, stylize's automatic choice, "
-                        "which is single-scale below its MULTISCALE_FROM size)")
+    p.add_argument("--styletut-levels", type=int, default=MAX_LEVELS,
+                   help=f"pyramid levels of styletut multi-scale (default {MAX_LEVELS}: as many as keep the "
+                        f"smallest level at least {MIN_LEVEL_SIZE} px)")
     p.add_argument("--every", type=int, default=None,
                    help="iterations between saved snapshots (default 10; --quick: 5)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",

@@ -42,10 +42,12 @@ MIN_SIZE = 16
 # this machine's memory is checked separately (styletut.memory.check_fits).
 MAX_SIZE = 16384
 
-# Coarse-to-fine by default from this size up: optimise at 1/4 and 1/2 of
-# the size first (benchmarks/bench.py measures the gain), then at full size.
+# Coarse-to-fine by default from this size up (benchmarks/bench.py measures
+# the gain): optimise at MIN_LEVEL_SIZE..2*MIN_LEVEL_SIZE px first, then at
+# each doubling up to the full size, at most MULTISCALE_LEVELS levels. Below
+# 512 px the default stays single scale, which the lessons' small images use.
 MULTISCALE_FROM = 512
-MULTISCALE_LEVELS = 3
+MULTISCALE_LEVELS = 6
 # No level smaller than this: below it VGG19's deep layers see almost nothing.
 MIN_LEVEL_SIZE = 64
 MAX_LEVELS = 6
@@ -85,10 +87,12 @@ class StylizeOptions:
         weights: one of ``styletut.features.WEIGHTS``.
         pooling: one of ``styletut.features.POOLINGS``.
         crop_frac: for ``"sgd"``, the side of the random crop ξ as a fraction of the image.
-        levels: coarse-to-fine pyramid levels (``None``: :data:`MULTISCALE_LEVELS`
-            from :data:`MULTISCALE_FROM` px up, else 1). Level k optimises at
-            1/2**k of the size, starting from the previous level's result
-            upsampled; ``num_steps`` is split across the levels.
+        levels: coarse-to-fine pyramid levels (``None``: from
+            :data:`MULTISCALE_FROM` px up, as many as keep the smallest level
+            at least :data:`MIN_LEVEL_SIZE` px, else 1). Level k from the top
+            optimises at 1/2**k of the size, starting from the coarser level's
+            result upsampled; ``num_steps`` is split across the levels by
+            :func:`styletut.pyramid.split_steps`.
         lean_memory: recompute activations in the backward pass
             (``VGG19Features(lean=True)``): ``None`` picks it only when the
             plain path would not fit in memory (``styletut.memory.check_fits``).
@@ -131,7 +135,7 @@ class StylizeOptions:
     pooling: str = _opt("max", "VGG19 pooling", choices=POOLINGS)
     crop_frac: float = _opt(0.5, "for sgd: side of the random crop as a fraction of the image", kind="float")
     levels: int | None = _opt(None, "coarse-to-fine pyramid levels, each twice the size of the one before "
-                              f"(default: {MULTISCALE_LEVELS} from {MULTISCALE_FROM} px up, else 1 = single scale)",
+                              f"(default: from {MULTISCALE_FROM} px up, down to {MIN_LEVEL_SIZE} px; else 1 = single scale)",
                               kind="levels")
     lean_memory: bool | None = _opt(None, "recompute VGG19 activations in the backward pass to save memory "
                                     "(default: only when the plain path would not fit)", kind="tristate")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from styletut.optim import MAX_LR_CUTS, GradientDescent, StopFlag, auto_lr, make_optimizer, run
+from styletut.optim import LBFGS_FIRST_STEP, MAX_LR_CUTS, GradientDescent, StopFlag, auto_lr, make_optimizer, run
 
 
 def _quadratic(target):
@@ -169,6 +169,46 @@ def test_lbfgs_delivered_loss_never_rises_with_more_steps():
         delivered.append(float(sum(objective(x, None).values())))
     assert delivered[0] >= delivered[1] >= delivered[2]
     assert delivered[2] < delivered[0]
+
+
+def test_lbfgs_first_trial_moves_no_pixel_further_than_the_first_step():
+    # A steep quadratic: unscaled, L-BFGS-B's first trial would jump every pixel
+    # to a bound. Scaled, the second evaluation is within LBFGS_FIRST_STEP of
+    # the start, and already lower.
+    target = torch.linspace(0.0, 1.0, 48).reshape(1, 3, 4, 4)
+
+    def steep(x, generator=None):
+        return {"fit": 1e6 * ((x - target) ** 2).sum()}
+
+    seen = []
+    x = torch.full((1, 3, 4, 4), 0.5)
+    run(steep, x, "lbfgs", num_steps=3, progress=False,
+        callback=lambda info: seen.append((info.image.clone(), info.losses["total"])))
+    (x0, j0), (x1, j1) = seen[0], seen[1]
+    assert float((x1 - x0).abs().max()) <= LBFGS_FIRST_STEP + 1e-6
+    assert j1 < j0
+
+
+def test_lbfgs_runs_numpys_blas_on_one_thread_and_gives_the_threads_back():
+    # OpenBLAS threads spin after each call and take cores from torch's next pass.
+    import os
+
+    from threadpoolctl import threadpool_info
+
+    from styletut.optim import _one_blas_thread
+
+    torch_dir = os.path.realpath(os.path.dirname(torch.__file__))
+
+    def theirs():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas" and not os.path.realpath(i["filepath"]).startswith(torch_dir)}
+
+    import scipy.optimize  # noqa: F401  (loads scipy's BLAS)
+
+    before = theirs()
+    with _one_blas_thread():
+        assert all(n == 1 for n in theirs().values())
+    assert theirs() == before
 
 
 def test_unconstrained_lbfgs_is_not_clamped():

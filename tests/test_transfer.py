@@ -9,6 +9,7 @@ from styletut.features import VGG19Features
 from styletut.data import procedural, sample
 from styletut.losses import DEFAULT_STYLE_NORM, content_loss
 from styletut.optim import StopFlag
+from styletut.pyramid import split_steps
 from styletut.transfer import DEFAULT_STYLE_WEIGHT, StyleObjective, StylizeOptions, stylize
 
 
@@ -300,25 +301,57 @@ def test_the_lean_path_gives_the_same_image():
 
 def test_coarse_to_fine_returns_the_requested_size_and_lowers_the_full_size_objective():
     content_img, style_img = sample("chelsea", size=256), procedural("stained_glass", 256)
-    result = stylize(content_img, style_img, size=256, num_steps=12, levels=3, progress=False)
+    result = stylize(content_img, style_img, size=256, num_steps=30, levels=3, progress=False)
     assert result.image.shape == result.content_img.shape == (1, 3, 170, 256)
     assert [hw for hw, _ in result.levels] == [(42, 64), (85, 128), (170, 256)]
-    assert [n for _, n in result.levels] == [4, 4, 4] and result.history.steps_done == 12
+    assert [n for _, n in result.levels] == split_steps(30, 3) and result.history.steps_done == 30
     objective = _objective_of(result)
     with torch.no_grad():
         start = float(sum(objective(result.content_img).values()))
         end = float(sum(objective(result.image).values()))
-    assert end < 0.8 * start, (start, end)  # measured: 0.70 after 4 + 4 + 4 steps
+    assert end < 0.8 * start, (start, end)  # measured: 0.48 after 16 + 8 + 6 steps
     assert result.history.best_loss == pytest.approx(end, rel=1e-4)
 
 
 def test_coarse_to_fine_by_default_only_from_the_threshold_up():
-    from styletut.options import MULTISCALE_FROM
+    from styletut.options import MIN_LEVEL_SIZE, MULTISCALE_FROM, MULTISCALE_LEVELS
     from styletut.pyramid import level_count
 
-    assert level_count(MULTISCALE_FROM - 1, None, MULTISCALE_FROM, 3, 64) == 1
-    assert level_count(MULTISCALE_FROM, None, MULTISCALE_FROM, 3, 64) == 3
+    def auto(side):
+        return level_count(side, None, MULTISCALE_FROM, MULTISCALE_LEVELS, MIN_LEVEL_SIZE)
+
+    assert auto(MULTISCALE_FROM - 1) == 1
+    assert [auto(s) for s in (512, 1000, 1024, 2048)] == [4, 4, 5, 6]  # the smallest level 64..127 px
     assert level_count(200, 5, MULTISCALE_FROM, 3, 64) == 2  # no level under 64 px
+
+
+def test_a_finer_level_starts_from_the_upsampled_result_plus_the_lost_band():
+    from styletut.transfer import _next_level_start
+
+    g = torch.Generator().manual_seed(0)
+    result = torch.rand(1, 3, 8, 12, generator=g)
+    start, start_prev = torch.rand(1, 3, 16, 24, generator=g), torch.rand(1, 3, 8, 12, generator=g)
+    got = _next_level_start(result.clone(), start, start_prev)
+    # Written out: bilinear upsampling is linear, so up(result) + start - up(start_prev) = up(result - start_prev) + start.
+    up = torch.nn.functional.interpolate(result - start_prev, size=(16, 24), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(got, (up + start).clamp(0, 1))
+    # If the coarse result is the coarse start, nothing changed there: the level starts at its own start.
+    torch.testing.assert_close(_next_level_start(start_prev.clone(), start, start_prev), start)
+
+
+@pytest.mark.parametrize("init,banded", [("content", True), ("style", True), ("noise", False)])
+def test_only_content_and_style_starts_get_the_band(init, banded, monkeypatch):
+    # Fresh noise is drawn at each size, so its band would be unrelated noise:
+    # a noise run's finer level starts from the coarser result upsampled alone.
+    from styletut import transfer
+
+    calls = []
+    real = transfer._next_level_start
+    monkeypatch.setattr(transfer, "_next_level_start", lambda *a: calls.append(1) or real(*a))
+    result = stylize(sample("chelsea", size=128), procedural("swirls", 128), size=128, num_steps=4, levels=2,
+                     init=init, progress=False)
+    assert result.image.shape[-2:] == (85, 128) and result.history.steps_done == 4
+    assert len(calls) == (1 if banded else 0)
 
 
 def test_a_stop_at_a_coarse_level_still_delivers_the_requested_size():
@@ -333,14 +366,15 @@ def test_a_stop_at_a_coarse_level_still_delivers_the_requested_size():
 
 def test_a_multiscale_run_resumes_to_the_same_bytes(tmp_path):
     content_img, style_img = sample("chelsea", size=128), procedural("swirls", 128)
-    kw = dict(size=128, num_steps=12, levels=2, optimizer="adam", progress=False)
+    kw = dict(size=128, num_steps=20, levels=2, optimizer="adam", progress=False)
+    first = split_steps(20, 2)[0]
     full = stylize(content_img, style_img, checkpoint=tmp_path / "a.ckpt", checkpoint_every=2, **kw)
     assert [hw for hw, _ in full.levels] == [(42, 64), (85, 128)]
     stop = StopFlag()
     stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", checkpoint_every=2, stop=stop,
-            callback=lambda i: i.step == 9 and stop.set(), **kw)  # in the second level, after its step 2
+            callback=lambda i: i.step == first + 3 and stop.set(), **kw)  # in the second level, after its step 2
     resumed = stylize(content_img, style_img, checkpoint=tmp_path / "b.ckpt", resume=True, **kw)
-    assert resumed.history.resumed_from == 8 and [hw for hw, _ in resumed.levels] == [(85, 128)]
+    assert resumed.history.resumed_from == first + 2 and [hw for hw, _ in resumed.levels] == [(85, 128)]
     assert resumed.image.numpy().tobytes() == full.image.numpy().tobytes()
 
 

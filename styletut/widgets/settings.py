@@ -12,7 +12,7 @@ import torch
 from ..features import POOLINGS, WEIGHTS
 from ..losses import STYLE_NORMS
 from ..optim import AUTO_LR_STEP, DEFAULT_LR, OPTIMIZERS
-from ..options import INITS, MULTISCALE_FROM, MULTISCALE_LEVELS
+from ..options import INITS, MIN_LEVEL_SIZE, MULTISCALE_FROM
 from ..runtime import DEVICES
 from .mapping import log_slider_range, start_value, style_weight_range
 
@@ -62,11 +62,11 @@ class Settings:
                                 continuous_update=False, style=label, layout=wide())
         self.steps = W.IntSlider(value=10, min=1, max=1000, description="steps",
                                  continuous_update=False, style=label, layout=wide())
-        self.levels = W.Dropdown(options=[("auto", 0), ("1 (single scale)", 1)] + [(str(n), n) for n in (2, 3, 4)],
+        self.levels = W.Dropdown(options=[("auto", 0), ("1 (single scale)", 1)] + [(str(n), n) for n in (2, 3, 4, 5, 6)],
                                  value=0, description="coarse to fine", style=label,
                                  layout=W.Layout(width="260px"))
-        self.levels.tooltip = ("pyramid levels: optimise at 1/4 and 1/2 of the size first "
-                                           f"(auto: {MULTISCALE_LEVELS} levels from {MULTISCALE_FROM} px up)")
+        self.levels.tooltip = ("pyramid levels: optimise at 1/2, 1/4, ... of the size first "
+                               f"(auto: from {MULTISCALE_FROM} px up, down to {MIN_LEVEL_SIZE} px)")
         self.optimizer = W.ToggleButtons(options=list(OPTIMIZERS), description="optimizer",
                                          style={**label, "button_width": "60px"})
         self.optimizer.add_class("styletut-optimizer")

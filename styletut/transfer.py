@@ -282,7 +282,8 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
         style_k = style_img if finest else images.resize(
             style_img, max(16, round(max(style_img.shape[-2:]) * scale)))
         if synth_img is None:
-            synth_img = start_k = _init_image(opts.init, content_k, style_k, opts.seed)
+            start_k = _init_image(opts.init, content_k, style_k, opts.seed)
+            synth_img = start_k.clone()  # optimised in place; the start itself must stay as it is
         elif opts.init == "noise":  # fresh noise has no band that belongs to the result
             synth_img = _full_size(synth_img, sizes[k])
         else:

@@ -339,6 +339,24 @@ def test_a_finer_level_starts_from_the_upsampled_result_plus_the_lost_band():
     torch.testing.assert_close(_next_level_start(start_prev.clone(), start, start_prev), start)
 
 
+def test_the_second_level_starts_from_the_first_levels_best_image_plus_the_band():
+    from styletut import images
+    from styletut.transfer import _next_level_start
+
+    seen = []  # (level size, image evaluated, its loss), in order
+    result = stylize(sample("chelsea", size=128), procedural("swirls", 128), size=128, num_steps=10, levels=2,
+                     progress=False,
+                     callback=lambda i: seen.append((tuple(i.image.shape[-2:]), i.image.clone(), i.losses["total"])))
+    coarse = [(img, j) for hw, img, j in seen if hw == (42, 64)]
+    fine = [img for hw, img, _ in seen if hw == (85, 128)]
+    best_coarse = min(coarse, key=lambda t: t[1])[0]
+    content_fine = result.content_img
+    content_coarse = images.resize(content_fine, (42, 64))
+    assert not torch.equal(best_coarse, content_coarse)  # the coarse level did change its image
+    expected = _next_level_start(best_coarse, content_fine, content_coarse)
+    torch.testing.assert_close(fine[0], expected)
+
+
 @pytest.mark.parametrize("init,banded", [("content", True), ("style", True), ("noise", False)])
 def test_only_content_and_style_starts_get_the_band(init, banded, monkeypatch):
     # Fresh noise is drawn at each size, so its band would be unrelated noise:

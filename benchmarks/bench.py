@@ -70,10 +70,14 @@ Columns of the table (one table per size):
   the mean squared error between Gram matrices ``F Fᵀ / (C·H·W)`` and the
   style image's. An image of another size (a coarse pyramid level) is
   resized to the content image's size first.
-- ``to P@N s``, ``/P@N``: the time of the first snapshot whose content AND
-  style are both at or below pastiche's at its last iteration N, and that
-  time as a fraction of pastiche's time to N (set-up included on both sides);
-  "not reached" if no snapshot gets there.
+- ``to R@N s``, ``/R@N``: the time of the first snapshot whose content AND
+  style are both at or below the reference R's at its last iteration N, and
+  that time as a fraction of R's time to N (set-up included on both sides);
+  "not reached" if no snapshot gets there. R is pastiche unless
+  ``--reference`` names another system: at 1024 px, where pastiche's 300
+  iterations would take most of an hour on 2 cores, the question is how soon
+  coarse to fine matches styletut's own single-scale 300-step result:
+  ``--sizes 1024 --systems styletut styletut-multi --reference styletut``.
 
 No timed assertions anywhere: the numbers are printed, and depend on the
 machine and its load. ``--quick`` (64 px, 30 iterations) checks that the
@@ -136,6 +140,9 @@ def _parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--styletut-levels", type=int, default=MAX_LEVELS,
                    help=f"pyramid levels of styletut multi-scale (default {MAX_LEVELS}: as many as keep the "
                         f"smallest level at least {MIN_LEVEL_SIZE} px)")
+    p.add_argument("--reference", choices=list(SYSTEMS), default="pastiche",
+                   help="the system whose result at its last iteration (--steps) is the point the others "
+                        "race to (default pastiche; at 1024 px and up, styletut single-scale)")
     p.add_argument("--every", type=int, default=None,
                    help="iterations between saved snapshots (default 10; --quick: 5)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -165,6 +172,8 @@ def _parse_args(argv=None) -> argparse.Namespace:
             value = getattr(args, name)
             if value is not None and value < 1:
                 p.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if args.reference not in args.systems:
+            p.error(f"--reference {args.reference} must be one of the systems run: {' '.join(args.systems)}")
         bad = [s for s in args.sizes if s < 16]
         if bad:
             p.error(f"--sizes must be at least 16 px (VGG19 pools four times before relu5_1), got {bad}")
@@ -253,7 +262,8 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
           f"{scores['matmul_flops'] / 1e9:.1f} GFLOP/s")
     for size in args.sizes:
         print()
-        _print_table(size, info, runs[str(size)], scores["sizes"][str(size)], scores["matmul_flops"], args.steps)
+        _print_table(size, info, runs[str(size)], scores["sizes"][str(size)], scores["matmul_flops"], args.steps,
+                     args.reference)
     peak = ("CUDA MiB = torch.cuda.max_memory_allocated" if info["device"] == "cuda"
             else "peak MiB = the child process's peak RSS (VmHWM)")
     print()
@@ -285,7 +295,8 @@ def _fmt(x: float | None, spec: str, width: int) -> str:
     return f"{'n/a':>{width}}" if x is None else f"{x:>{width}{spec}}"
 
 
-def _print_table(size: int, info: dict, runs: dict, scored: dict, matmul: float, ref_steps: int) -> None:
+def _print_table(size: int, info: dict, runs: dict, scored: dict, matmul: float, ref_steps: int,
+                 ref_system: str = "pastiche") -> None:
     shapes = info["shapes"][str(size)]
     print(f"size {size} px: content {shapes['content'][1]}x{shapes['content'][0]}, style "
           f"{shapes['style'][1]}x{shapes['style'][0]} (width x height), device {info['device']}")
@@ -298,21 +309,21 @@ def _print_table(size: int, info: dict, runs: dict, scored: dict, matmul: float,
             failed.append((system, "no snapshot after iteration 0 (the run ended before its first step)"))
             continue
         rows[system] = {**_summary(run, scored[system]), "run": run, "flops": scored[system]["flops"]}
-    ref = rows.get("pastiche")
+    past, ref = rows.get("pastiche"), rows.get(ref_system)
     ref_point = None
     if ref is not None and ref["final"]["step"] == ref_steps:
         ref_point = ref["final"]
-        print(f"reference: pastiche at iteration {ref_steps}: content {ref_point['content']:.4g}, "
+        print(f"reference R: {SYSTEMS[ref_system]} at iteration {ref_steps}: content {ref_point['content']:.4g}, "
               f"style {ref_point['style']:.4g}, {ref_point['t']:.1f} s")
     else:
-        print("reference: none (pastiche did not run to its last iteration)")
+        print(f"reference: none ({SYSTEMS[ref_system]} did not run to its last iteration)")
     peak_kind = "CUDA MiB" if info["device"].startswith("cuda") else "peak MiB"
     head = (f"{'system':<22}{'iters':>6}{'s/iter':>9}{'vsPast':>7}{'setup s':>8}{'GFLOP/it':>9}{'GFLOP/s':>9}"
-            f"{'%mm':>6}{peak_kind:>10}{'content':>11}{'style':>11}{f'to P@{ref_steps} s':>13}{f'/P@{ref_steps}':>8}")
+            f"{'%mm':>6}{peak_kind:>10}{'content':>11}{'style':>11}{f'to R@{ref_steps} s':>13}{f'/R@{ref_steps}':>8}")
     print(head)
     print("-" * len(head))
     for system, r in rows.items():
-        ratio = ref["s_iter"] / r["s_iter"] if ref is not None else None
+        ratio = past["s_iter"] / r["s_iter"] if past is not None else None
         gflop = r["flops"] / 1e9
         rate = r["flops"] / r["s_iter"]
         reach_t = reach_f = None
@@ -347,8 +358,8 @@ GFLOP/it = FlopCounterMode on one forward + backward at this size (multi-scale: 
 GFLOP/s = GFLOP/it / s/iter, %mm = that against the fp32 matmul rate above;
 {peak};
 content, style = the shared evaluator on the final image (relu4_2 feature MSE; mean over relu1_1..relu5_1
-of Gram MSE, Gram = F F^T / (C*H*W)); to P@N s = time (set-up included) of the first snapshot at or below
-pastiche's iteration-N content AND style, /P@N = that time / pastiche's time to iteration N."""
+of Gram MSE, Gram = F F^T / (C*H*W)); to R@N s = time (set-up included) of the first snapshot at or below
+the reference R's iteration-N content AND style, /R@N = that time / R's time to iteration N."""
 
 
 # ============================================================ the children

@@ -52,7 +52,8 @@ Columns of the table (one table per size):
   iteration 0) / the iterations between them; set-up is excluded. For
   multi-scale this is the average over its levels (level changes included).
 - ``xpast``: pastiche's s/iter divided by the system's (> 1: faster).
-- ``setup s``: time of the first snapshot minus its iterations x s/iter.
+- ``setup s``: time of the first snapshot minus its iterations x s/iter
+  (multi-scale: ``stylize``'s own ``setup_s``, as its steps differ in cost).
 - ``GFLOP/it``: FLOPs of one forward + backward of the system's own
   objective at that size, counted by ``torch.utils.flop_counter.FlopCounterMode``
   (for multi-scale: per level, weighted by the steps run at each level).
@@ -309,6 +310,10 @@ def _print_table(size: int, info: dict, runs: dict, scored: dict, matmul: float,
             failed.append((system, "no snapshot after iteration 0 (the run ended before its first step)"))
             continue
         rows[system] = {**_summary(run, scored[system]), "run": run, "flops": scored[system]["flops"]}
+        if len(run.get("levels") or []) > 1 and run.get("stylize_timings"):
+            # Steps at different levels cost different times, so "first snapshot
+            # less its steps x s/iter" means nothing here: take stylize's own count.
+            rows[system]["setup"] = run["stylize_timings"]["setup_s"]
     past, ref = rows.get("pastiche"), rows.get(ref_system)
     ref_point = None
     if ref is not None and ref["final"]["step"] == ref_steps:
@@ -353,7 +358,8 @@ def _print_table(size: int, info: dict, runs: dict, scored: dict, matmul: float,
 
 _LEGEND = """\
 columns: s/iter = seconds per iteration (one forward + backward), set-up excluded; vsPast = pastiche's
-s/iter / this s/iter (> 1: faster than pastiche); setup s = time to the first snapshot less its iterations;
+s/iter / this s/iter (> 1: faster than pastiche); setup s = time to the first snapshot less its iterations
+(multi-scale: stylize's own set-up time, as its steps differ in cost from level to level);
 GFLOP/it = FlopCounterMode on one forward + backward at this size (multi-scale: step-weighted over levels);
 GFLOP/s = GFLOP/it / s/iter, %mm = that against the fp32 matmul rate above;
 {peak};

@@ -32,7 +32,10 @@ Measured here (2 cores, shared; delivered J after 100 / 200 / 300 evaluations):
 What we chose and why. Clamping at the end delivers 20-23% more than it
 reports, and its delivered J rose from 200 to 300 evaluations. Every
 constrained method reports exactly what it delivers. L-BFGS-B with m=50 beat
-m=10 at every checkpoint (about 1%), hence ``LBFGS_MEMORY = 50``. The sigmoid
+m=10 at every checkpoint (about 1%), hence ``LBFGS_MEMORY = 50`` at first.
+(Later, issue #11, 300 steps at 256 px and 120 at 512: m=20 matched m=50's J
+per step, and L-BFGS-B's own work with m=50 slowed a 512 px step from 1.9 to
+2.4 s as its memory filled, so ``LBFGS_MEMORY`` is 20 now; see styletut/optim.py.) The sigmoid
 reparametrisation x = sigmoid(z) was ahead early (3% and 9% lower J at 100
 evaluations) and level by 200-300 (within 1%); seconds per evaluation are the
 same for all (one VGG19 pass; the differences above are load on a shared

@@ -7,8 +7,10 @@ bound within a small factor: ``check_fits`` refuses runs on it.
 
     python benchmarks/bench_memory.py [--sizes 128 256 384] [--optimizers lbfgs adam]
 
-Measured on the 2-core CPU machine (2026-11-26; L-BFGS runs 55 steps, past its
-50-pair memory, so all its work arrays are touched; Adam runs 3):
+Measured on the 2-core CPU machine (2026-11-26, when ``LBFGS_MEMORY`` was 50;
+it is 20 now, which takes 30 float64 copies of the image, ~0.7 kB per pixel,
+off L-BFGS's rows. L-BFGS runs LBFGS_MEMORY + 5 steps, past its memory, so
+all its work arrays are touched; Adam runs 3):
 
      size optimizer      H x W  measured MiB  estimate MiB  estimate/measured
       128     lbfgs   85 x 128           801           870               1.09

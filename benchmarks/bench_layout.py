@@ -10,10 +10,16 @@ so on the machine in question; see the notes in the docstring's results.
 
 Measured on the 2-core CPU machine (2026-11-26, torch 2.14.1, 2 threads, 256 px,
 best of 4): plain 378.2 ms/step, channels_last 378.4 ms/step (1.00x). No gain,
-so the package keeps the default layout. torch.compile was not measured here
-(it takes minutes to compile on this machine); the convolutions, which it
-would not change, are ~95% of a step. Mixed precision is a CUDA option and
-needs a GPU to measure; none was lent to this task.
+so the package keeps the default layout. torch.compile (``--compile``, the
+default inductor mode, compiling VGG19Features.forward), measured on the same
+machine later that day, interleaved with the plain step in one process while
+another job shared the two cores (so every step was slower; the ratios are
+what count), 256 px, best of 4: plain 730 ms/step, torch.compile 776 ms/step
+(0.94x), channels_last 845 ms/step (0.86x). No gain, so no compile path in
+the package: the convolutions, ~95% of a step, run in the same library
+kernels either way, and what inductor can fuse around them is a few percent.
+Mixed precision is a CUDA option and needs a GPU to measure; none was lent to
+this task.
 """
 
 from __future__ import annotations

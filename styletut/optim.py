@@ -547,7 +547,28 @@ def _restore(state: dict, hist: History, synth_img: torch.Tensor, opt, gen, opti
     return float(state["elapsed"])
 
 
+# Which box-constrained L-BFGS runs on which device (see _lbfgsb). On CUDA,
+# scipy's L-BFGS-B would copy the image to the host at every evaluation and do
+# its vector work on one CPU core, which costs more than the GPU's whole VGG19
+# pass (benchmarks/bench_gpu_optimizer.py measures both).
+_BOX_LBFGS = {"cpu": "scipy", "cuda": "torch"}
+
+
 def _lbfgsb(closure: Callable[[], torch.Tensor], synth_img: torch.Tensor, num_steps: int) -> None:
+    """Minimise over ``synth_img`` in the box [0, 1]: scipy's L-BFGS-B, or on CUDA a projected L-BFGS.
+
+    Both evaluate only points inside the box and spend at most ``num_steps``
+    evaluations; ``_BOX_LBFGS`` says which runs on which device type.
+    """
+    if _BOX_LBFGS.get(synth_img.device.type, "scipy") == "torch":
+        from .box_lbfgs import projected_lbfgs
+
+        projected_lbfgs(closure, synth_img, num_steps, memory=LBFGS_MEMORY, first_step=LBFGS_FIRST_STEP)
+    else:
+        _scipy_lbfgsb(closure, synth_img, num_steps)
+
+
+def _scipy_lbfgsb(closure: Callable[[], torch.Tensor], synth_img: torch.Tensor, num_steps: int) -> None:
     """Minimise over ``synth_img`` in the box [0, 1] with scipy's L-BFGS-B.
 
     scipy works on a float64 vector; each evaluation copies it into the image,

@@ -80,6 +80,12 @@ Columns of the table (one table per size):
   coarse to fine matches styletut's own single-scale 300-step result:
   ``--sizes 1024 --systems styletut styletut-multi --reference styletut``.
 
+On CUDA (``--device cuda``, or ``auto`` where there is a GPU) the same table
+is printed with ``CUDA MiB``; a GPU step takes milliseconds, so the PNG each
+snapshot writes weighs more there: use a larger ``--every`` (20 was used on an
+H200). Which box-constrained L-BFGS runs on a GPU, and why there is no
+mixed-precision path, is measured in ``benchmarks/bench_gpu.py``.
+
 No timed assertions anywhere: the numbers are printed, and depend on the
 machine and its load. ``--quick`` (64 px, 30 iterations) checks that the
 script runs end to end in a few minutes; the full run at 256 and 512 px

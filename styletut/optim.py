@@ -16,7 +16,9 @@ bar, per-component loss history, a stop flag, and best-image tracking.
   must stay in [0, 1], so by default it is scipy's **L-BFGS-B** (Byrd, Lu,
   Nocedal & Zhu 1995), which keeps the bounds inside the algorithm: every image
   it evaluates is a valid image, and the image returned is the best one
-  evaluated. ``clamp=False`` gives ``torch.optim.LBFGS``, unconstrained.
+  evaluated. On CUDA it is the projected L-BFGS of ``styletut.box_lbfgs``
+  instead, with the same guarantees, which keeps the work on the GPU.
+  ``clamp=False`` gives ``torch.optim.LBFGS``, unconstrained.
 
 For every optimiser the loss reported as ``History.best_loss`` is the objective
 of the image returned (lesson 05 shows what goes wrong when it is not).
@@ -311,8 +313,8 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         stop: a :class:`StopFlag`; when set, the run ends after the current step.
         progress: show a tqdm progress bar.
         clamp: keep pixels in [0, 1]. GD, SGD and Adam clamp after every
-            update (a projection); L-BFGS becomes scipy's L-BFGS-B with the
-            bounds inside the algorithm. Either way every image evaluated, and
+            update (a projection); L-BFGS becomes scipy's L-BFGS-B (on CUDA,
+            ``box_lbfgs.projected_lbfgs``) with the bounds inside the algorithm. Either way every image evaluated, and
             so the image returned, is a valid image. ``False``: unconstrained
             (torch's L-BFGS), and nothing is clamped.
         desc: label for the progress bar.
@@ -320,7 +322,7 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
             with the run's state, a dict of tensors and numbers that
             ``torch.save`` can write and ``torch.load(weights_only=True)`` read.
             scipy's L-BFGS-B cannot hand out its curvature memory, so with
-            checkpoints L-BFGS-B restarts from the best image at each one:
+            checkpoints the box L-BFGS restarts from the best image at each one:
             a resumed run equals an uninterrupted run with the same
             ``checkpoint_every``, bit for bit on the CPU.
         on_checkpoint: receives that state.
@@ -430,7 +432,7 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
                     segment_end = min(num_steps, (hist.steps_done // checkpoint_every + 1) * checkpoint_every)
                 try:
                     _lbfgsb(closure, synth_img, segment_end - hist.steps_done)
-                    break  # scipy stopped by itself (a failed line search): the run ends
+                    break  # it stopped by itself (a failed line search, or a stationary point): the run ends
                 except _SegmentEnd:
                     # Restart from the best image: the state a checkpoint can hold.
                     with torch.no_grad():

@@ -32,8 +32,9 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("package root", {"styletut"}),
     # The vocabulary (names and choices, no torch), the coarse-to-fine schedule.
     ("vocabulary", {"names", "pyramid"}),
-    # Devices and local random generators; atomic file writes.
-    ("foundation", {"runtime", "files"}),
+    # Devices and local random generators; atomic file writes; the projected
+    # L-BFGS that optim runs on CUDA (torch only).
+    ("foundation", {"runtime", "files", "box_lbfgs"}),
     # One idea each, independent of one another. `images` is pure I/O and
     # never meets the painter `styles`.
     ("leaves", {"images", "styles", "weights", "losses", "optim"}),

@@ -154,6 +154,9 @@ def _parse_args(argv=None) -> argparse.Namespace:
                    help="iterations between saved snapshots (default 10; --quick: 5)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto: CUDA when present (default)")
+    p.add_argument("--box-lbfgs", choices=("auto", "scipy", "torch"), default="auto",
+                   help="styletut's box-constrained L-BFGS: scipy's L-BFGS-B or styletut.box_lbfgs "
+                        "(default auto: what optim.run picks for the device)")
     p.add_argument("--quick", action="store_true", help="64 px and 30 iterations: an end-to-end check")
     p.add_argument("--tutorial-style-weight", type=float, default=None,
                    help="β of the tutorial baseline (default: _tutorial_baseline.STYLE_WEIGHT, ~301)")
@@ -240,7 +243,8 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
     print(_machine_line(info))
     print(f"content {CONTENT_NAME!r}, style {STYLE_NAME!r}; content layer {CONTENT_LAYER}, style layers "
           f"{', '.join(STYLE_LAYERS)}; original Caffe VGG19; L-BFGS; seed {SEED}; snapshot every "
-          f"{args.every} iterations")
+          f"{args.every} iterations" + ("" if args.box_lbfgs == "auto" else
+                                         f"; styletut's box L-BFGS: {args.box_lbfgs}"))
     systems = [s for s in SYSTEMS if s in args.systems]
     if "styletut-multi" in systems and not info["has_levels"]:
         print("note: styletut multi-scale skipped: StylizeOptions has no 'levels' field yet "
@@ -253,7 +257,7 @@ def _bench(args: argparse.Namespace, work: Path) -> int:
             params = {"system": system, "size": size, "device": info["device"], "work": str(work),
                       "steps": args.styletut_steps if system == "styletut-multi" else args.steps,
                       "every": args.every, "has_levels": info["has_levels"], "styletut_levels": args.styletut_levels,
-                      "tutorial_style_weight": args.tutorial_style_weight}
+                      "tutorial_style_weight": args.tutorial_style_weight, "box_lbfgs": args.box_lbfgs}
             t = time.perf_counter()
             print(f"  running {SYSTEMS[system]} at {size} px ...", end="", flush=True)
             res = _spawn("run", params, work)
@@ -509,6 +513,11 @@ def _child_run(p: dict) -> dict:
     out = {"system": system, "size": size, "threads": torch.get_num_threads()}
     if system in ("styletut", "styletut-multi"):
         from styletut.transfer import stylize
+
+        if p.get("box_lbfgs", "auto") != "auto":
+            from styletut import optim
+
+            optim._BOX_LBFGS[torch.device(device).type] = p["box_lbfgs"]
 
         kwargs = dict(size=size, style_size=size, optimizer="lbfgs", device=device, seed=SEED, progress=False,
                       weights="caffe", content_layers=(CONTENT_LAYER,), style_layers=STYLE_LAYERS)

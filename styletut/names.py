@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["OPTIMIZERS", "STYLE_NORMS", "DEFAULT_STYLE_NORM", "WEIGHTS", "POOLINGS", "DEVICES", "INITS",
-           "list_layers", "check_device_name"]
+           "STYLE_STATS", "COLOUR_MODES", "list_layers", "check_device_name"]
 
 OPTIMIZERS = ("gd", "sgd", "adam", "lbfgs")
 
@@ -33,6 +33,17 @@ DEVICES = ("auto", "cpu", "cuda")
 
 # The image a transfer starts from.
 INITS = ("content", "noise", "style")
+
+# How a style layer's features are summarised (see styletut.statistics):
+# Gram matrices (Gatys et al. 2016), per-channel mean and standard deviation
+# (the statistics AdaIN matches), or the sorted values of random projections
+# (sliced Wasserstein distance).
+STYLE_STATS = ("gram", "meanstd", "sliced")
+
+# Keeping the photo's colours (see styletut.colour): not at all, by painting
+# only the luminance, or by recolouring the style image to the photo's colour
+# mean and covariance, or its per-channel histograms (Gatys et al. 2017).
+COLOUR_MODES = ("none", "luminance", "meancov", "histogram")
 
 # VGG19's convolutions per block; naming follows the papers (conv3_2 = block 3, conv 2).
 VGG19_BLOCKS = (2, 2, 4, 4, 4)

@@ -37,10 +37,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"runtime", "files", "box_lbfgs"}),
     # One idea each, independent of one another. `images` is pure I/O and
     # never meets the painter `styles`.
-    ("leaves", {"images", "styles", "weights", "losses", "optim"}),
+    ("leaves", {"images", "styles", "weights", "losses", "optim", "colour"}),
     # Leaves put together: sample photos and painted styles as image tensors;
-    # the weights in a network.
-    ("assembled", {"data", "features"}),
+    # the weights in a network; style statistics beside the Gram loss.
+    ("assembled", {"data", "features", "statistics"}),
     # What a run is asked to do, validated; whether it fits in memory.
     ("run settings", {"options", "memory"}),
     ("checkpoints", {"checkpoint"}),

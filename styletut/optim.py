@@ -552,7 +552,7 @@ def _restore(state: dict, hist: History, synth_img: torch.Tensor, opt, gen, opti
 # Which box-constrained L-BFGS runs on which device (see _lbfgsb). On CUDA,
 # scipy's L-BFGS-B would copy the image to the host at every evaluation and do
 # its vector work on one CPU core, which costs more than the GPU's whole VGG19
-# pass (benchmarks/bench_gpu_optimizer.py measures both).
+# pass (benchmarks/bench_gpu.py measures both).
 _BOX_LBFGS = {"cpu": "scipy", "cuda": "torch"}
 
 

@@ -143,3 +143,13 @@ def test_run_resumes_bit_for_bit(torch_box_lbfgs_on_cpu):
     resumed = torch.full((1, 3, 5, 5), 0.5)
     run(objective, resumed, "lbfgs", num_steps=24, progress=False, checkpoint_every=8, resume=states[0])
     assert torch.equal(whole, resumed)
+
+
+def test_a_failed_trial_is_shortened_to_the_parabolas_minimum_within_bounds():
+    from styletut.box_lbfgs import _shorter_step
+
+    # J(s) = f0 + p s + c s^2 through f(1) = f: c = f - f0 - p, minimum at s = -p / (2c).
+    assert _shorter_step(1.0, 0.0, 0.5, -1.0) == pytest.approx(1 / 3)   # c = 1.5: inside [0.1, 0.5]
+    assert _shorter_step(2.0, 0.0, 100.0, -1.0) == pytest.approx(0.2)   # a bad overshoot: cut to 0.1 t at once
+    assert _shorter_step(1.0, 0.0, -0.9, -1.0) == pytest.approx(0.5)    # nearly linear: at most halve
+    assert _shorter_step(1.0, 0.0, float("nan"), -1.0) == 0.5           # no parabola through a NaN: halve

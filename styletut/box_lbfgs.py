@@ -13,9 +13,11 @@ for optimization problems with simple constraints"; Kim, Sra & Dhillon 2010):
    *active*: they stay where they are this step.
 2. The other (*free*) pixels get the L-BFGS direction, from the two-loop
    recursion over the last ``memory`` curvature pairs (Nocedal 1980).
-3. A backtracking line search along the *projected* path
-   ``clip(x + t d, lower, upper)`` accepts the first ``t`` with sufficient
-   decrease (Armijo's rule measured on the step actually taken).
+3. A line search along the *projected* path ``clip(x + t d, lower, upper)``
+   from ``t = 1``: shorter (to the minimum of a fitted parabola) until the
+   decrease is sufficient (Armijo's rule, measured on the step actually
+   taken), or, when the full step is accepted but the slope is still steep
+   at its end, longer (doubling, while ``J`` keeps falling).
 
 Every point evaluated lies in the box, as with L-BFGS-B. It is simpler than
 L-BFGS-B (no generalised Cauchy point, no subspace minimisation), which is
@@ -36,6 +38,11 @@ __all__ = ["projected_lbfgs"]
 # Armijo's constant: accept a step that achieves this fraction of the decrease
 # the gradient predicts for it (the usual textbook value).
 _ARMIJO = 1e-4
+# Wolfe's curvature constant: a full step after which the slope along it is
+# still more than this fraction of the starting slope was too short.
+_CURVATURE = 0.9
+# The longest step tried, as a multiple of the L-BFGS step (doubling from 1).
+_MAX_STRETCH = 8.0
 # Shortenings of the step (each to 0.1-0.5 of the last) before the line search gives up on a direction.
 _MAX_BACKTRACKS = 12
 
@@ -111,6 +118,25 @@ def projected_lbfgs(closure: Callable[[], torch.Tensor], x: torch.Tensor, max_ev
             predicted = float(torch.dot(g0, step))  # <= 0: d is a descent direction on the free set
             if f == f and f <= f0 + _ARMIJO * predicted:  # f == f: not NaN
                 accepted = True
+                while (t < _MAX_STRETCH and evals < max_evals
+                       and float(torch.dot(g, step)) < _CURVATURE * predicted):
+                    # Still going steeply downhill at the end of a full step: the curvature
+                    # model (measured at earlier points) was too cautious. Try twice as far,
+                    # and keep the longer step only if it is lower (Wolfe's second condition
+                    # asks for this flattening; L-BFGS-B's line search extrapolates likewise).
+                    kept = (x.detach().reshape(-1).clone(), f, g)
+                    t *= 2.0
+                    with torch.no_grad():
+                        x.view(-1).copy_(torch.clamp(x0 + t * d, lower, upper))
+                    f, g = evaluate()
+                    if not (f == f and f < kept[1]):
+                        with torch.no_grad():
+                            x.view(-1).copy_(kept[0])
+                        f, g = kept[1], kept[2]
+                        break
+                    step = x.detach().reshape(-1) - x0
+                    predicted = float(torch.dot(g0, step))
+                step = x.detach().reshape(-1) - x0
                 break
             if evals >= max_evals:
                 break

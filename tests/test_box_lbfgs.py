@@ -153,3 +153,15 @@ def test_a_failed_trial_is_shortened_to_the_parabolas_minimum_within_bounds():
     assert _shorter_step(2.0, 0.0, 100.0, -1.0) == pytest.approx(0.2)   # a bad overshoot: cut to 0.1 t at once
     assert _shorter_step(1.0, 0.0, -0.9, -1.0) == pytest.approx(0.5)    # nearly linear: at most halve
     assert _shorter_step(1.0, 0.0, float("nan"), -1.0) == 0.5           # no parabola through a NaN: halve
+
+
+def test_a_full_step_that_is_still_steep_at_its_end_is_stretched():
+    # From 0.1 towards a target at 0.9, the first (gradient) step of 0.01 is far
+    # too short: the slope at its end is nearly the starting slope, so the
+    # line search doubles it (0.02, then 0.04, ...) while J keeps falling.
+    x = torch.full((6,), 0.1, dtype=torch.float64, requires_grad=True)
+    seen = []
+    projected_lbfgs(_closure_for(lambda x: ((x - 0.9) ** 2).sum(), x, seen), x, 4, first_step=0.01)
+    moves = [round(float((p - seen[0][0]).abs().max()), 6) for p, _ in seen[1:]]
+    assert moves == [0.01, 0.02, 0.04]
+    assert seen[1][1] > seen[2][1] > seen[3][1]

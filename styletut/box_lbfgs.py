@@ -118,7 +118,8 @@ def projected_lbfgs(closure: Callable[[], torch.Tensor], x: torch.Tensor, max_ev
             predicted = float(torch.dot(g0, step))  # <= 0: d is a descent direction on the free set
             if f == f and f <= f0 + _ARMIJO * predicted:  # f == f: not NaN
                 accepted = True
-                while (t < _MAX_STRETCH and evals < max_evals
+                stretch = t == 1.0  # a step already shortened was too long, not too short
+                while (stretch and t < _MAX_STRETCH and evals < max_evals
                        and float(torch.dot(g, step)) < _CURVATURE * predicted):
                     # Still going steeply downhill at the end of a full step: the curvature
                     # model (measured at earlier points) was too cautious. Try twice as far,
@@ -136,7 +137,8 @@ def projected_lbfgs(closure: Callable[[], torch.Tensor], x: torch.Tensor, max_ev
                         break
                     step = x.detach().reshape(-1) - x0
                     predicted = float(torch.dot(g0, step))
-                step = x.detach().reshape(-1) - x0
+                if stretch:
+                    step = x.detach().reshape(-1) - x0  # the step kept, if a longer one was tried
                 break
             if evals >= max_evals:
                 break

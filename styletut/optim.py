@@ -314,8 +314,9 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         progress: show a tqdm progress bar.
         clamp: keep pixels in [0, 1]. GD, SGD and Adam clamp after every
             update (a projection); L-BFGS becomes scipy's L-BFGS-B (on CUDA,
-            ``box_lbfgs.projected_lbfgs``) with the bounds inside the algorithm. Either way every image evaluated, and
-            so the image returned, is a valid image. ``False``: unconstrained
+            ``box_lbfgs.projected_lbfgs``) with the bounds inside the
+            algorithm. Either way every image evaluated, and so the image
+            returned, is a valid image. ``False``: unconstrained
             (torch's L-BFGS), and nothing is clamped.
         desc: label for the progress bar.
         checkpoint_every: every this many steps (0: never) call ``on_checkpoint``

@@ -95,6 +95,13 @@ def projected_lbfgs(closure: Callable[[], torch.Tensor], x: torch.Tensor, max_ev
         f = float(closure().detach())
         return f, x.grad.detach().reshape(-1).clone()
 
+    def trial(x0: torch.Tensor, d: torch.Tensor, t: float) -> tuple[float, torch.Tensor, torch.Tensor]:
+        """Evaluate at clip(x0 + t d): J, its gradient, and the step actually taken."""
+        with torch.no_grad():
+            x.view(-1).copy_(torch.clamp(x0 + t * d, lower, upper))
+        f, g = evaluate()
+        return f, g, x.detach().reshape(-1) - x0
+
     f, g = evaluate()
     while evals < max_evals:
         xv = x.detach().reshape(-1)
@@ -111,10 +118,7 @@ def projected_lbfgs(closure: Callable[[], torch.Tensor], x: torch.Tensor, max_ev
         x0, f0, g0 = xv.clone(), f, g
         t, accepted = 1.0, False
         for _ in range(_MAX_BACKTRACKS):
-            with torch.no_grad():
-                x.view(-1).copy_(torch.clamp(x0 + t * d, lower, upper))
-            f, g = evaluate()
-            step = x.detach().reshape(-1) - x0
+            f, g, step = trial(x0, d, t)
             predicted = float(torch.dot(g0, step))  # <= 0: d is a descent direction on the free set
             if f == f and f <= f0 + _ARMIJO * predicted:  # f == f: not NaN
                 accepted = True
@@ -125,20 +129,15 @@ def projected_lbfgs(closure: Callable[[], torch.Tensor], x: torch.Tensor, max_ev
                     # model (measured at earlier points) was too cautious. Try twice as far,
                     # and keep the longer step only if it is lower (Wolfe's second condition
                     # asks for this flattening; L-BFGS-B's line search extrapolates likewise).
-                    kept = (x.detach().reshape(-1).clone(), f, g)
+                    kept = (f, g, step)
                     t *= 2.0
-                    with torch.no_grad():
-                        x.view(-1).copy_(torch.clamp(x0 + t * d, lower, upper))
-                    f, g = evaluate()
-                    if not (f == f and f < kept[1]):
-                        with torch.no_grad():
-                            x.view(-1).copy_(kept[0])
-                        f, g = kept[1], kept[2]
+                    f, g, step = trial(x0, d, t)
+                    if not (f == f and f < kept[0]):
+                        f, g, step = kept
+                        with torch.no_grad():  # back to the shorter step's point, bit for bit
+                            x.view(-1).copy_(torch.clamp(x0 + (t / 2.0) * d, lower, upper))
                         break
-                    step = x.detach().reshape(-1) - x0
                     predicted = float(torch.dot(g0, step))
-                if stretch:
-                    step = x.detach().reshape(-1) - x0  # the step kept, if a longer one was tried
                 break
             if evals >= max_evals:
                 break

@@ -3,8 +3,8 @@
 Optimising an image keeps every VGG19 activation from the input up to the
 deepest layer used (autograd needs them for the backward pass), so memory
 grows with the number of pixels: about 4 kB per content pixel up to relu5_1,
-plus about 1 kB for L-BFGS-B's work arrays (``2 m + 5`` float64 copies of the
-image, m = ``styletut.optim.LBFGS_MEMORY`` = 20). A 4096 px image
+plus about 0.6 kB for L-BFGS's memory (``2 m`` float32 copies of the image for
+its curvature pairs, m = ``styletut.optim.LBFGS_MEMORY`` = 20, and a few working copies). A 4096 px image
 would need tens of GB; :func:`check_fits` says so in a second instead of
 letting the machine swap or the run die, and suggests a size that fits.
 ``benchmarks/bench_memory.py`` compares the estimate with measured peaks.
@@ -88,7 +88,7 @@ def estimate_bytes(content_hw: tuple[int, int], style_hw: tuple[int, int], layer
 
     Example:
         >>> round(estimate_bytes((256, 256), (256, 256), ["relu5_1"]) / 2**30, 2)
-        1.09
+        1.06
     """
     h, w = content_hw
     total = 4 * _activation_elements(h, w, layers, pooling, lean)
@@ -97,7 +97,7 @@ def estimate_bytes(content_hw: tuple[int, int], style_hw: tuple[int, int], layer
     total += 4 * 2 * 64 * sh * sw
     n = 3 * h * w
     if optimizer == "lbfgs":
-        total += 8 * n * (2 * LBFGS_MEMORY + 5)  # scipy's L-BFGS-B work arrays, float64
+        total += 4 * n * (2 * LBFGS_MEMORY + 8)  # box_lbfgs: 2m pairs + ~8 working copies, float32
     elif optimizer == "adam":
         total += 4 * n * 2
     return int(total + _FIXED_BYTES)

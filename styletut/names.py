@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 __all__ = ["OPTIMIZERS", "STYLE_NORMS", "DEFAULT_STYLE_NORM", "WEIGHTS", "POOLINGS", "DEVICES", "INITS",
-           "STYLE_STATS", "COLOUR_MODES", "list_layers", "check_device_name"]
+           "STYLE_STATS", "COLOUR_MODES", "MASK_SHAPES", "list_layers", "check_device_name"]
 
 OPTIMIZERS = ("gd", "sgd", "adam", "lbfgs")
 
@@ -44,6 +44,11 @@ STYLE_STATS = ("gram", "meanstd", "sliced")
 # only the luminance, or by recolouring the style image to the photo's colour
 # mean and covariance, or its per-channel histograms (Gatys et al. 2017).
 COLOUR_MODES = ("none", "luminance", "meancov", "histogram")
+
+# Regions a style can be limited to without drawing a mask (see
+# styletut.regions): a half of the picture, an ellipse in the middle, the rest
+# around it, or everything.
+MASK_SHAPES = ("all", "left", "right", "top", "bottom", "centre", "border")
 
 # VGG19's convolutions per block; naming follows the papers (conv3_2 = block 3, conv 2).
 VGG19_BLOCKS = (2, 2, 4, 4, 4)

@@ -21,11 +21,11 @@ import math
 import numbers
 from dataclasses import dataclass, field
 
-from .names import (DEFAULT_STYLE_NORM, DEVICES, INITS, OPTIMIZERS, POOLINGS, STYLE_NORMS, WEIGHTS,
-                    check_device_name, list_layers)
+from .names import (COLOUR_MODES, DEFAULT_STYLE_NORM, DEVICES, INITS, MASK_SHAPES, OPTIMIZERS, POOLINGS,
+                    STYLE_NORMS, STYLE_STATS, WEIGHTS, check_device_name, list_layers)
 
 __all__ = ["StylizeOptions", "INITS", "DEFAULT_STYLE_WEIGHT", "MIN_SIZE", "MAX_SIZE", "MULTISCALE_FROM",
-           "MULTISCALE_LEVELS"]
+           "MULTISCALE_LEVELS", "MAX_STYLE_SCALE"]
 
 
 # The default β for each style normalisation (``style_weight=None``), measured by
@@ -51,6 +51,11 @@ MULTISCALE_LEVELS = 6
 # No level smaller than this: below it VGG19's deep layers see almost nothing.
 MIN_LEVEL_SIZE = 64
 MAX_LEVELS = 6
+
+# style_scale's range: a style image 1/8 to 8 times the result's size. Beyond
+# it the style is either a few pixels wide or mostly unseen by VGG19's
+# receptive fields (and 8x a 512 px result is already 4096 px to encode).
+MAX_STYLE_SCALE = 8.0
 
 _STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -96,6 +101,26 @@ class StylizeOptions:
         lean_memory: recompute activations in the backward pass
             (``VGG19Features(lean=True)``): ``None`` picks it only when the
             plain path would not fit in memory (``styletut.memory.check_fits``).
+        style_scale: the style image's longest side relative to the result's
+            (2: the style is seen twice as large, so its strokes come out twice
+            as big; 0.5: finer). Exclusive with ``style_size``.
+        style_blend: with several style images, one relative weight each
+            (normalised to sum 1; ``None``: equal). Without masks the styles'
+            statistics are mixed per layer; with masks each weight scales its
+            region's style term.
+        style_masks: with masks, one region per style image, each a shape
+            name from ``styletut.names.MASK_SHAPES`` (``"left"``, ``"centre"``,
+            ...) or a greyscale image file (white: the style applies there).
+            Each style then paints only its region (guided statistics, Gatys
+            et al. 2017); outside every region only the content loss acts.
+        style_stats: how a style layer is summarised, one of
+            ``styletut.names.STYLE_STATS`` (``"gram"``, ``"meanstd"``,
+            ``"sliced"``; see ``styletut.statistics``). Other than ``"gram"``
+            needs ``style_norm="relative"``.
+        preserve_colour: keep the content photo's colours, one of
+            ``styletut.names.COLOUR_MODES``: ``"luminance"`` paints the
+            luminance only, ``"meancov"`` / ``"histogram"`` recolour the style
+            image first (see ``styletut.colour``).
         progress: show a progress bar.
 
     Raises:
@@ -139,6 +164,19 @@ class StylizeOptions:
                               kind="levels")
     lean_memory: bool | None = _opt(None, "recompute VGG19 activations in the backward pass to save memory "
                                     "(default: only when the plain path would not fit)", kind="tristate")
+    style_scale: float = _opt(1.0, "size of the style image relative to the result: 2 paints strokes twice "
+                              "as big, 0.5 half as big (not with --style-size)", kind="float")
+    style_blend: tuple[float, ...] | None = _opt(
+        None, "with several style images: comma-separated relative weights, one per style (default equal)",
+        kind="floats")
+    style_masks: tuple[str, ...] | None = _opt(
+        None, "comma-separated regions, one per style image: a shape (" + ", ".join(MASK_SHAPES)
+        + ") or a greyscale image file, white where the style applies", kind="masks")
+    style_stats: str = _opt("gram", "how a style layer is described: Gram matrix, per-channel mean and std, "
+                            "or sliced Wasserstein (random 1-D projections)", choices=STYLE_STATS)
+    preserve_colour: str = _opt("none", "keep the photo's colours: paint the luminance only, or recolour "
+                                "the style first (mean/covariance or per-channel histograms)",
+                                choices=COLOUR_MODES)
     progress: bool = _opt(True, "show a progress bar", kind="bool")
 
     def __post_init__(self):
@@ -162,8 +200,41 @@ class StylizeOptions:
             if self.style_layers and self.beta > 0 and sum(self.style_layer_weights) == 0:
                 raise ValueError("style_layer_weights are all zero; give at least one style layer a "
                                  "positive weight (or set style_weight=0 for no style)")
+        if self.style_size is not None and self.style_scale != 1.0:
+            raise ValueError(f"style_size={self.style_size} and style_scale={self.style_scale:g} both set the style "
+                             "image's size; give one (style_scale is relative to the result)")
+        if self.style_stats != "gram" and self.style_norm != "relative":
+            raise ValueError(f"style_stats={self.style_stats!r} is measured on the relative scale only; "
+                             f"use style_norm='relative' (the default) or style_stats='gram'")
+        if self.style_masks is not None and self.style_norm != "relative":
+            raise ValueError("style_masks compare guided statistics on the relative scale only; "
+                             "use style_norm='relative' (the default)")
+        if self.style_masks is not None and self.style_blend is not None \
+                and len(self.style_masks) != len(self.style_blend):
+            raise ValueError(f"style_masks has {len(self.style_masks)} entries and style_blend "
+                             f"{len(self.style_blend)}; give one of each per style image")
         if self.content_weight == 0 and self.beta == 0 and self.tv_weight == 0:
             raise ValueError("all loss weights are zero: nothing to optimise; give style_weight a positive value")
+
+    def check_style_count(self, n: int) -> None:
+        """Check that ``style_blend`` and ``style_masks`` have one entry per style image.
+
+        Raises:
+            ValueError: no style image, or a list of another length.
+
+        Example:
+            >>> StylizeOptions(style_blend=(3, 1)).check_style_count(1)
+            Traceback (most recent call last):
+            ...
+            ValueError: style_blend has 2 entries for 1 style image(s); give one per style image
+        """
+        if n == 0:
+            raise ValueError("no style image given; pass one image, or a list of them to blend")
+        for name in ("style_blend", "style_masks"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise ValueError(f"{name} has {len(value)} entr{'y' if len(value) == 1 else 'ies'} for {n} "
+                                 "style image(s); give one per style image")
 
     @property
     def beta(self) -> float:
@@ -247,6 +318,9 @@ def _check_field(f: dataclasses.Field, value):
             raise ValueError(f"{name} must be a finite number, got {value!r}")
         if name == "lr" and not value > 0:
             raise ValueError(f"lr must be positive, got {value}")
+        if name == "style_scale" and not 1 / MAX_STYLE_SCALE <= value <= MAX_STYLE_SCALE:
+            raise ValueError(f"style_scale must lie in [{1 / MAX_STYLE_SCALE:g}, {MAX_STYLE_SCALE:g}] "
+                             f"(relative to the result's size), got {value:g}")
         if name == "crop_frac" and not 0.1 <= value <= 1.0:
             raise ValueError(f"crop_frac must lie in [0.1, 1], got {value}")
         if name.endswith("_weight") and value < 0:
@@ -264,8 +338,14 @@ def _check_field(f: dataclasses.Field, value):
             raise TypeError(f"{name} must be a sequence of numbers, got {value!r}")
         weights = tuple(float(w) for w in weights)
         if not all(math.isfinite(w) and w >= 0 for w in weights):
-            raise ValueError(f"style_layer_weights must be finite and >= 0, got {weights}")
+            raise ValueError(f"{name} must be finite and >= 0, got {weights}")
+        if name == "style_blend" and not weights:
+            raise ValueError("style_blend is empty; give one weight per style image, or None for equal weights")
+        if name == "style_blend" and sum(weights) == 0:
+            raise ValueError(f"style_blend weights are all zero ({weights}); give at least one style a positive weight")
         return weights
+    if kind == "masks":
+        return _check_masks(value)
     if kind == "device":
         if type(value).__module__ == "torch" and type(value).__name__ == "device":  # course.setup()'s
             value = str(value)
@@ -310,3 +390,19 @@ def _check_layers(name: str, value) -> tuple[str, ...]:
     if dup:
         raise ValueError(f"{name} lists {', '.join(dup)} more than once; name each layer once")
     return value
+
+
+def _check_masks(value) -> tuple[str, ...] | None:
+    """Mask specs: shape names or file paths (whether a file exists is checked when a run loads it)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = (value,)
+    if not hasattr(value, "__iter__"):
+        raise TypeError(f"style_masks must be a sequence of shape names or file paths, got {value!r}")
+    specs = tuple(str(v) if hasattr(v, "__fspath__") else v for v in value)
+    bad = [v for v in specs if not isinstance(v, str) or not v.strip()]
+    if bad or not specs:
+        raise TypeError(f"style_masks must be non-empty shape names ({', '.join(MASK_SHAPES)}) or image file "
+                        f"paths, one per style image, got {value!r}")
+    return specs

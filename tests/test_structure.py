@@ -39,8 +39,9 @@ LAYERS: list[tuple[str, set[str]]] = [
     # never meets the painter `styles`.
     ("leaves", {"images", "styles", "weights", "losses", "optim", "colour"}),
     # Leaves put together: sample photos and painted styles as image tensors;
-    # the weights in a network; style statistics beside the Gram loss.
-    ("assembled", {"data", "features", "statistics"}),
+    # the weights in a network; style statistics beside the Gram loss; region
+    # masks from shapes or image files.
+    ("assembled", {"data", "features", "statistics", "regions"}),
     # What a run is asked to do, validated; whether it fits in memory.
     ("run settings", {"options", "memory"}),
     ("checkpoints", {"checkpoint"}),

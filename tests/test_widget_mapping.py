@@ -17,19 +17,22 @@ from hypothesis import given, settings, strategies as st
 
 from styletut.features import POOLINGS, WEIGHTS, list_layers
 from styletut.losses import STYLE_NORMS
+from styletut.names import COLOUR_MODES, MASK_SHAPES, STYLE_STATS
 from styletut.optim import DEFAULT_LR, OPTIMIZERS
 from styletut.options import DEFAULT_STYLE_WEIGHT, INITS, StylizeOptions
+from styletut.regions import make_mask
 from styletut.runtime import DEVICES
-from styletut.widgets.mapping import (LAYER_CHOICES, PASSED_THROUGH, grid_layers, log_slider_range,
-                                      options_from_values, passed_through, round_sig, start_value,
-                                      style_weight_range, values_from_options)
+from styletut.widgets.mapping import (COMPLEMENT, LAYER_CHOICES, MAX_PANEL_STYLES, PASSED_THROUGH, grid_layers,
+                                      log_slider_range, options_from_values, passed_through, round_sig,
+                                      start_value, style_count, style_scale_range, style_weight_range,
+                                      values_from_options)
 
 PACKAGE = Path(__file__).resolve().parents[1] / "styletut"
 FEW = settings(max_examples=60, deadline=None)
 
 
-def round_trip(opts: StylizeOptions) -> StylizeOptions:
-    return options_from_values(values_from_options(opts), passed_through(opts))
+def round_trip(opts: StylizeOptions, styles: int | None = None) -> StylizeOptions:
+    return options_from_values(values_from_options(opts, styles=styles), passed_through(opts))
 
 
 def values(**changes) -> dict:
@@ -51,6 +54,30 @@ def sig(digits: int, lo_exp: int, hi_exp: int):
 
 def in_order(layers: set[str]) -> tuple[str, ...]:
     return tuple(l for l in list_layers() if l in layers)
+
+
+# Style scales on the slider's grid (2**(k/4)) and past it, to 1/8 and 8, rounded as echoed.
+SCALES = st.integers(-12, 12).map(lambda k: round_sig(2 ** (k / 4), 3))
+# Style 1's share of two styles, on the blend slider's grid (0.05); 0.5 is the default (None).
+SHARES = st.integers(0, 20).filter(lambda k: k != 10).map(lambda k: k / 20)
+
+
+@st.composite
+def controls(draw, norm: str, style_size: int | None) -> dict:
+    """The Controls tab's options in the form the panel echoes (one or two styles)."""
+    relative = norm == "relative"  # other statistics and masks exist on the relative scale only
+    styles = draw(st.sampled_from((1, 2)))
+    blend = None
+    if styles == 2 and draw(st.booleans()):
+        share = draw(SHARES)
+        blend = (share, round_sig(1 - share, 3))
+    masks = None
+    if relative and draw(st.booleans()):
+        region = draw(st.sampled_from(sorted(COMPLEMENT)))
+        masks = (region,) if styles == 1 else (region, COMPLEMENT[region])
+    return dict(preserve_colour=draw(st.sampled_from(COLOUR_MODES)),
+                style_stats=draw(st.sampled_from(STYLE_STATS)) if relative else "gram",
+                style_scale=draw(SCALES) if style_size is None else 1.0, style_blend=blend, style_masks=masks)
 
 
 @st.composite
@@ -76,8 +103,9 @@ def panel_options(draw) -> StylizeOptions:
         ws = draw(st.lists(st.integers(0, 200).map(lambda k: k / 2), min_size=len(style_layers),
                            max_size=len(style_layers)).filter(lambda ws: len(set(ws)) > 1))
         layer_weights = tuple(ws)
+    style_size = draw(st.none() | st.integers(16, 1024))
     return StylizeOptions(
-        size=draw(st.integers(16, 4096)), style_size=draw(st.none() | st.integers(16, 1024)),
+        size=draw(st.integers(16, 4096)), style_size=style_size,
         num_steps=draw(st.integers(1, 5000)), optimizer=optimizer, lr=lr,
         crop_frac=draw(st.integers(10, 100)) / 100, init=draw(st.sampled_from(INITS)),
         seed=draw(st.integers(0, 2**31 - 1)),
@@ -85,7 +113,7 @@ def panel_options(draw) -> StylizeOptions:
         weights=draw(st.sampled_from(WEIGHTS)), pooling=draw(st.sampled_from(POOLINGS)), style_norm=norm,
         content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
         content_layers=content_layers, style_layers=style_layers, style_layer_weights=layer_weights,
-        progress=draw(st.booleans()))
+        progress=draw(st.booleans()), **draw(controls(norm, style_size)))
 
 
 # --------------------------------------------------------------------------- round trips
@@ -294,6 +322,150 @@ def test_options_without_a_control_pass_through_unchanged():
 
 def test_num_steps_zero_shows_one_step():
     assert values_from_options(StylizeOptions(num_steps=0))["steps"] == 1
+
+
+# --------------------------------------------------------------------------- the Controls tab
+
+
+@pytest.mark.parametrize("mode", COLOUR_MODES)
+def test_preserve_colour_round_trips(mode):
+    shown = values(preserve_colour=mode)
+    opts = options_from_values(shown)
+    assert opts.preserve_colour == mode and values_from_options(opts) == shown
+    assert round_trip(StylizeOptions(preserve_colour=mode)) == StylizeOptions(preserve_colour=mode)
+
+
+@pytest.mark.parametrize("stats", STYLE_STATS)
+def test_style_stats_round_trips(stats):
+    shown = values(style_stats=stats)
+    opts = options_from_values(shown)
+    assert opts.style_stats == stats and values_from_options(opts) == shown
+    assert round_trip(StylizeOptions(style_stats=stats)) == StylizeOptions(style_stats=stats)
+
+
+@pytest.mark.parametrize("scale", [0.25, 0.354, 0.5, 0.841, 1.0, 1.41, 2.0, 2.83, 4.0])
+def test_style_scale_round_trips(scale):
+    shown = values(style_scale=scale)
+    opts = options_from_values(shown)
+    assert opts.style_scale == scale and values_from_options(opts) == shown
+    assert round_trip(StylizeOptions(style_scale=scale)) == StylizeOptions(style_scale=scale)
+
+
+def test_style_scale_is_rounded_like_the_other_sliders():
+    assert options_from_values(values(style_scale=2 ** 0.5)).style_scale == 1.41
+    assert options_from_values(values(style_scale=2 ** 0.25)).style_scale == 1.19
+    assert options_from_values(values(style_scale=1.0000000001)).changed() == {}
+
+
+def test_style_scale_slider_spans_a_quarter_to_four_and_widens_for_more():
+    assert style_scale_range() == (-2, 2)  # base 2: 1/4 .. 4
+    assert style_scale_range(2 ** -0.5) == (-2, 2)
+    assert style_scale_range(8.0) == (-2, 3) and style_scale_range(6.0) == (-2, 3)
+    assert style_scale_range(0.125) == (-3, 2)
+
+
+@pytest.mark.parametrize("styles", [1, 2])
+@pytest.mark.parametrize("region", MASK_SHAPES)
+def test_every_region_round_trips(region, styles):
+    shown = values(styles=styles, region=region)
+    opts = options_from_values(shown)
+    if region == "all":
+        assert opts.style_masks is None
+    else:
+        assert opts.style_masks == ((region,) if styles == 1 else (region, COMPLEMENT[region]))
+    assert values_from_options(opts, styles=styles) == shown
+    assert round_trip(opts, styles) == opts
+
+
+@pytest.mark.parametrize("share", [0.0, 0.05, 0.3, 0.5, 0.7, 0.95, 1.0])
+def test_every_blend_share_round_trips(share):
+    shown = values(styles=2, blend=share)
+    opts = options_from_values(shown)
+    assert opts.style_blend == (None if share == 0.5 else (share, round_sig(1 - share, 3)))
+    assert values_from_options(opts, styles=2) == shown
+    assert round_trip(opts, 2) == opts
+
+
+def test_the_region_rule():
+    # One style paints its region; two split the picture into a shape and its
+    # complement; "all" blends two styles everywhere, by the blend weights.
+    assert options_from_values(values(region="left")).style_masks == ("left",)
+    assert options_from_values(values(styles=2, region="centre")).style_masks == ("centre", "border")
+    blended = options_from_values(values(styles=2, region="all", blend=0.7))
+    assert (blended.style_masks, blended.style_blend) == (None, (0.7, 0.3))
+    assert options_from_values(values(styles=2, region="top", blend=0.25)).changed() == {
+        "style_blend": (0.25, 0.75), "style_masks": ("top", "bottom")}
+
+
+def test_complements_cover_the_picture_exactly_once():
+    assert set(COMPLEMENT) == set(MASK_SHAPES) - {"all"}
+    for region, other in COMPLEMENT.items():
+        assert COMPLEMENT[other] == region
+        total = make_mask(region, (9, 13)) + make_mask(other, (9, 13))
+        torch.testing.assert_close(total, torch.ones_like(total))
+
+
+def test_one_style_ignores_the_blend_slider():
+    assert options_from_values(values(blend=0.9)).style_blend is None
+    # A single style's weight is normalised to 1 by stylize: the same run as no weight.
+    assert round_trip(StylizeOptions(style_blend=(3.0,))) == StylizeOptions()
+
+
+def test_unnormalised_blend_weights_reach_a_fixed_point_that_means_the_same():
+    for given, share, echoed in (((3.0, 1.0), 0.75, (0.75, 0.25)), ((2.0, 1.0), 0.667, (0.667, 0.333)),
+                                 ((1.0, 1.0), 0.5, None)):
+        shown = values_from_options(StylizeOptions(style_blend=given))
+        assert (shown["styles"], shown["blend"]) == (2, share)
+        once = round_trip(StylizeOptions(style_blend=given))
+        assert once.style_blend == echoed and round_trip(once, 2) == once
+    assert options_from_values(values(styles=2, blend=0.7000000000000001)).style_blend == (0.7, 0.3)
+
+
+def test_the_style_count_comes_from_the_weights_or_the_masks():
+    assert style_count(StylizeOptions()) is None
+    assert style_count(StylizeOptions(style_blend=(0.7, 0.3))) == 2
+    assert style_count(StylizeOptions(style_masks=("left",))) == 1
+    assert values_from_options(StylizeOptions(style_masks=("left", "right")))["styles"] == 2
+    assert values_from_options(StylizeOptions())["styles"] == 1
+    # Two styles blended equally look like one in the options: the caller says.
+    assert values_from_options(StylizeOptions(), styles=2)["styles"] == 2
+
+
+def test_a_mask_file_with_one_style_passes_unchanged():
+    opts = StylizeOptions(style_masks=("masks/sky.png",), style_blend=None)
+    assert values_from_options(opts)["region"] == "masks/sky.png"
+    assert round_trip(opts) == opts
+
+
+def test_styles_the_panel_cannot_show_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"these options are for 3 style images, and the panel shows at most 2 "
+                                         r"\(a style and a second style\); call stylize\(content, \[style_1"):
+        values_from_options(StylizeOptions(style_blend=(1, 2, 3)))
+    assert MAX_PANEL_STYLES == 2
+    with pytest.raises(ValueError, match=r"style_blend has 2 entries for 1 style image\(s\); give one per style "
+                                         r"image: the panel has 1 style image\(s\); pick a second style"):
+        values_from_options(StylizeOptions(style_blend=(0.7, 0.3)), styles=1)
+    with pytest.raises(ValueError, match=r"style_masks=\('left', 'top'\) cannot be shown: the panel gives two "
+                                         r"styles a shape and its complement \(left/right, top/bottom, "
+                                         r"centre/border\); pass these masks to stylize"):
+        values_from_options(StylizeOptions(style_masks=("left", "top")))
+    with pytest.raises(ValueError, match="cannot be shown"):
+        values_from_options(StylizeOptions(style_masks=("a.png", "b.png")))
+    with pytest.raises(ValueError, match=r"region 'sky.png' is a mask file, and two styles need a shape whose "
+                                         r"complement the second style paints"):
+        options_from_values(values(styles=2, region="sky.png"))
+    with pytest.raises(ValueError, match=r"the blend share of style 1 must lie in \[0, 1\], got 1.5"):
+        options_from_values(values(styles=2, blend=1.5))
+    with pytest.raises(ValueError, match="the panel runs 1 or 2 style images, got styles=3"):
+        options_from_values(values(styles=3))
+
+
+def test_a_control_the_options_forbid_together_names_the_fix():
+    # The panel shows StylizeOptions' own messages: they say what to change.
+    with pytest.raises(ValueError, match="relative scale only; use style_norm='relative'"):
+        options_from_values(values(style_stats="meanstd", style_norm="tutorial"))
+    with pytest.raises(ValueError, match="style_size=48 and style_scale=2 both set"):
+        options_from_values(values(style_scale=2.0), {"style_size": 48})
 
 
 # --------------------------------------------------------------------------- structure

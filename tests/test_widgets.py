@@ -6,8 +6,10 @@ on two CPU cores; the real browser is exercised in test_browser.py.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime as dt
+import html
 import io
 import time
 from pathlib import Path
@@ -16,10 +18,12 @@ import pytest
 import torch
 from PIL import Image
 
-from styletut.data import procedural, sample
+from styletut.colour import keep_luminance
+from styletut.data import list_procedural, list_samples, procedural, sample
 from styletut.features import POOLINGS, WEIGHTS
 from styletut.images import load_image, save_image, to_pil
 from styletut.losses import STYLE_NORMS
+from styletut.names import COLOUR_MODES, MASK_SHAPES, STYLE_STATS
 from styletut.optim import DEFAULT_LR, OPTIMIZERS
 from styletut.options import INITS, StylizeOptions
 from styletut.runtime import DEVICES
@@ -392,3 +396,230 @@ def test_style_norm_sets_the_style_weight_range_and_round_trips():
     q = panel(size=64)
     q.apply_options(opts)  # an echoed call's options give back the same settings
     assert q.options() == opts
+
+
+# --------------------------------------------------------------------------- the Controls tab (issue 12)
+
+
+def _set_controls(p: StylePanel, *, preserve_colour="none", style_stats="gram", style_scale=1.0, style2="none",
+                  style2_seed=0, blend=0.5, region="all") -> None:
+    """Set every control of the Controls tab, as clicks would (unnamed ones to their defaults)."""
+    p.preserve_colour.value, p.style_stats.value, p.style_scale.value = preserve_colour, style_stats, style_scale
+    p.style2.value, p.style2_seed.value, p.blend.value, p.region.value = style2, style2_seed, blend, region
+
+
+def _parse_call(call: str) -> tuple[str, list[str] | str, StylizeOptions]:
+    """The echoed ``stylize(content, style, **options)``, read with ``ast`` (nothing is evaluated).
+
+    Returns:
+        The content's source, the style's source (a list of sources for a
+        list of styles) and the options rebuilt from the keyword arguments.
+    """
+    node = ast.parse(call, mode="eval").body
+    assert isinstance(node, ast.Call) and ast.unparse(node.func) == "stylize" and len(node.args) == 2
+    content, style = node.args
+    styles = [ast.unparse(e) for e in style.elts] if isinstance(style, ast.List) else ast.unparse(style)
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    return ast.unparse(content), styles, StylizeOptions(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def bare():
+    """One panel whose controls each test sets in full (building a panel per case would cost seconds)."""
+    return panel(size=64, steps=2, **FAST)
+
+
+def test_the_controls_tab_offers_every_choice():
+    p = panel(size=64)
+    assert p.settings.titles == ("Run", "Loss weights", "Layers", "Controls")
+    assert [v for _, v in p.preserve_colour.options] == list(COLOUR_MODES)
+    assert [v for _, v in p.style_stats.options] == list(STYLE_STATS)
+    assert [v for _, v in p.region.options] == list(MASK_SHAPES)
+    assert [v for _, v in p.style2.options] == ["none", *list_procedural(), *list_samples()]
+    assert (p.style_scale.base, p.style_scale.min, p.style_scale.max, p.style_scale.value) == (2, -2, 2, 1.0)
+    assert (p.blend.min, p.blend.max, p.blend.step, p.blend.value) == (0.0, 1.0, 0.05, 0.5)
+    assert p.options().changed() == {"size": 64, "num_steps": p.steps.value}  # the defaults change nothing
+    # The blend slider and the seed appear only when they mean something.
+    assert p.blend.layout.display == "none"
+    p.style2.value = "waves"
+    assert p.blend.layout.display == "" and p.style2_seed.layout.display == ""
+    assert bytes(p._settings.second.thumb.value).startswith(PNG_SIGNATURE)
+    p.style2.value = "coffee"
+    assert p.style2_seed.layout.display == "none"
+    p.region.value = "centre"
+    assert "style 1 paints the centre" in p._settings.region_note.value
+    assert "style 2 the border" in p._settings.region_note.value
+
+
+CASES = {
+    "every control, two styles in two regions": dict(preserve_colour="luminance", style_stats="meanstd",
+                                                      style_scale=2.0, style2="waves", style2_seed=3, blend=0.7,
+                                                      region="centre"),
+    "two styles blended": dict(preserve_colour="meancov", style2="coffee", blend=0.25),
+    "one style in a region": dict(preserve_colour="histogram", style_stats="sliced", style_scale=0.5,
+                                  region="left"),
+    **{f"colour {m}": dict(preserve_colour=m) for m in COLOUR_MODES},
+    **{f"stats {m}": dict(style_stats=m) for m in STYLE_STATS},
+    **{f"scale {x}": dict(style_scale=x) for x in (0.25, 2 ** -0.75, 2 ** 1.5, 4.0)},
+    **{f"region {r}, one style": dict(region=r) for r in MASK_SHAPES},
+    **{f"region {r}, two styles": dict(region=r, style2="stained_glass", blend=0.6) for r in MASK_SHAPES},
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_control_round_trips_through_the_echoed_call(bare, case):
+    p = bare
+    _set_controls(p, **CASES[case])
+    content, style, opts = _parse_call(p.call())
+    assert opts == p.options()  # what Run would start with
+    assert content == "sample('chelsea')"
+    settings = CASES[case]
+    if settings.get("style2", "none") != "none":
+        assert isinstance(style, list) and len(style) == 2
+        assert style[1] == p._settings.second.expression(round(opts.style_scale * 64))
+    else:
+        assert isinstance(style, str) and style.startswith("procedural('swirls', ")
+    # And the options show the same settings again.
+    q_values = dict(settings)
+    _set_controls(p)
+    p.apply_options(opts, style2=q_values.get("style2", "none"), style2_seed=q_values.get("style2_seed", 0))
+    assert p.options() == opts
+
+
+def _recorded_run(case: str, steps: int = 2) -> tuple[StylePanel, PanelResult, dict]:
+    """A short run of a panel set as ``CASES[case]``, and what ``stylize`` received."""
+    seen = {}
+    real = job_module.stylize
+
+    def stylize(content, style, **kwargs):
+        seen.update(content=content, style=style, kwargs=kwargs)
+        return real(content, style, **kwargs)
+
+    job_module.stylize = stylize  # by hand: module fixtures cannot use monkeypatch
+    try:
+        p = panel(size=32, steps=steps, **FAST)
+        _set_controls(p, **CASES[case])
+        item = p.run(timeout=300)
+    finally:
+        job_module.stylize = real
+    assert item is not None and item.error is None, p.message
+    return p, item, seen
+
+
+def _options_used(seen: dict) -> StylizeOptions:
+    """The options ``stylize`` ran with, as the panel shows them (it hides only tqdm's bar)."""
+    kwargs = {k: v for k, v in seen["kwargs"].items() if k not in ("callback", "stop")}
+    return dataclasses.replace(StylizeOptions.from_kwargs(**kwargs), progress=True)
+
+
+@pytest.fixture(scope="module")
+def two_styles():
+    """A short run with every control of the Controls tab set."""
+    return _recorded_run("every control, two styles in two regions")
+
+
+def test_the_echoed_call_reproduces_a_run_with_two_styles(two_styles):
+    p, item, seen = two_styles
+    content, style, echoed = _parse_call(item.call)
+    assert echoed == item.options == _options_used(seen)
+    assert echoed.changed() == {"size": 32, "num_steps": 2, "content_layers": ("relu2_2",),
+                                "style_layers": ("relu1_1", "relu2_1"), "style_scale": 2.0,
+                                "style_blend": (0.7, 0.3), "style_masks": ("centre", "border"),
+                                "style_stats": "meanstd", "preserve_colour": "luminance"}
+    # The style argument is a list of two expressions; the images the run got are theirs.
+    assert style == ["procedural('swirls', 64, seed=0)", "procedural('waves', 64, seed=3)"]
+    assert content == "sample('chelsea')"
+    assert isinstance(seen["style"], list) and len(seen["style"]) == 2
+    torch.testing.assert_close(seen["style"][0], procedural("swirls", 64, seed=0))
+    torch.testing.assert_close(seen["style"][1], procedural("waves", 64, seed=3))
+    assert len(item.result.style_imgs) == 2 and item.result.style_imgs[1].shape[-1] == 64  # 2 x 32 px
+    assert "[procedural('swirls', 64, seed=0), procedural('waves', 64, seed=3)]" in html.unescape(p.echo.value)
+    assert "from styletut.data import procedural, sample" in item.code
+
+
+@pytest.mark.parametrize("case", ["one style in a region", "two styles blended"])
+def test_the_echoed_call_is_the_run_for_other_controls(case):
+    _, item, seen = _recorded_run(case, steps=1)
+    content, style, echoed = _parse_call(item.call)
+    assert echoed == item.options == _options_used(seen)
+    if case == "two styles blended":
+        assert style == ["procedural('swirls', 32, seed=0)", "sample('coffee')"]
+        assert echoed.style_blend == (0.25, 0.75) and echoed.style_masks is None
+        torch.testing.assert_close(seen["style"][1], sample("coffee"))
+    else:
+        assert style == "procedural('swirls', 16, seed=0)"  # style_scale 0.5 of 32 px
+        assert (echoed.style_masks, echoed.style_stats, echoed.preserve_colour) == (("left",), "sliced", "histogram")
+        torch.testing.assert_close(seen["style"], procedural("swirls", 16, seed=0))
+
+
+def test_restore_puts_back_the_second_style(two_styles):
+    p, item, _ = two_styles
+    _set_controls(p)
+    assert p.style2.value == "none" and p.options() != item.options
+    p._compare_cards[0].restore.click()
+    assert (p.style2.value, p.style2_seed.value, p.region.value, p.blend.value) == ("waves", 3, "centre", 0.7)
+    assert p.options() == item.options
+    card = p._compare_cards[0].text.value
+    assert "+ waves: 0.7/0.3, centre/border" in card and "colour luminance, stats meanstd, scale 2" in card
+
+
+def test_options_for_two_styles_need_a_second_style():
+    with pytest.raises(ValueError, match=r"style_blend has 2 entries for 1 style image\(s\).*pick a second style"):
+        panel(size=32, style_blend=(0.7, 0.3))
+    p = panel(size=32, style2="waves", style2_seed=5, style_blend=(0.7, 0.3), style_masks=("right", "left"))
+    assert (p.style2.value, p.style2_seed.value, p.blend.value, p.region.value) == ("waves", 5, 0.7, "right")
+    assert p.options().style_masks == ("right", "left") and p.options().style_blend == (0.7, 0.3)
+    with pytest.raises(ValueError, match="the panel shows at most 2"):
+        panel(size=32, style2="waves", style_blend=(1, 1, 1))
+    with pytest.raises(ValueError, match="cannot be shown"):
+        panel(size=32, style2="waves", style_masks=("left", "top"))
+    with pytest.raises(ValueError, match="unknown second style 'picasso'; choose one of: none, mondrian"):
+        panel(size=32, style2="picasso")
+
+
+def test_one_style_options_set_the_second_style_to_none():
+    p = panel(size=32, style2="waves")
+    p.apply_options(StylizeOptions(size=32, style_masks=("left",)))
+    assert p.style2.value == "none" and p.region.value == "left"
+    # Equal blends say nothing of the count: the second style stays.
+    p.style2.value = "waves"
+    p.apply_options(StylizeOptions(size=32))
+    assert p.style2.value == "waves" and p.options().style_blend is None
+
+
+def test_a_mask_file_given_in_code_is_kept_and_needs_one_style():
+    p = panel(size=32, steps=2, style_masks=("sky.png",))
+    assert p.region.value == "sky.png" and ("file: sky.png", "sky.png") in p.region.options
+    assert p.options().style_masks == ("sky.png",) and "style_masks=('sky.png',)" in p.call()
+    p.style2.value = "waves"
+    assert not p.start() and "region 'sky.png' is a mask file" in p.message
+
+
+def test_style_scale_draws_a_painting_at_the_size_the_run_uses():
+    p = panel(size=64, steps=2)
+    p.style_scale.value = 2.0
+    assert "procedural('swirls', 128, seed=0)" in p.call() and "style_scale=2.0" in p.call()
+    p.style2.value = "waves"
+    assert "[procedural('swirls', 128, seed=0), procedural('waves', 128, seed=0)]" in p.call()
+
+
+def test_controls_the_style_norm_forbids_give_a_message_and_no_run():
+    p = panel(size=32, steps=2, **FAST)
+    p.style_norm.value = "tutorial"
+    p.style_stats.value = "sliced"
+    assert not p.start() and "relative scale only" in p.message
+    p.style_stats.value = "gram"
+    p.region.value = "top"
+    assert not p.start() and "relative scale only" in p.message
+
+
+def test_an_error_mid_run_keeps_the_photos_colours(monkeypatch):
+    _recording(monkeypatch, fail_after=2)
+    p = panel(size=32, steps=20, optimizer="adam", preserve_colour="luminance", **FAST)
+    item = p.run(timeout=300)
+    assert item is not None and item.outcome == "failed", p.message
+    # The optimiser paints the luminance; what the panel keeps wears the photo's colours, as a
+    # finished run's result does.
+    painted = item.result.painted
+    assert painted is not None and not torch.equal(item.image, painted)
+    torch.testing.assert_close(item.image, keep_luminance(painted, load_image(sample("chelsea"), size=32)))

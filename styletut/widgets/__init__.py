@@ -9,6 +9,10 @@
   seed, device; content / style / TV weights on log sliders; which VGG19
   layers feed the content and style losses, with a relative weight per style
   layer, and the network's weights and pooling.
+- **Controls** (a fourth settings tab): keep the photo's colours, the style
+  statistics (Gram, mean/std, sliced Wasserstein), the style's scale (the
+  stroke size), a second style blended with the first, and the region a
+  style paints (with two styles: a shape and its complement).
 - **Run / Stop**: the optimisation runs in a background thread, so the panel
   stays live; Stop ends the run after the current step and keeps the best
   image (so does an error mid-run). A progress bar, a preview of the image
@@ -26,6 +30,9 @@ attributes::
     p.optimizer.value = "adam"
     result = p.run()                   # = clicking Run, then waiting
     print(result.call)                 # stylize(sample('chelsea'), procedural('swirls', 64, seed=0), ...)
+    p.style2.value = "waves"           # a second style ...
+    p.region.value = "left"            # ... painting the right half, the first the left
+    print(p.call())                    # stylize(sample('chelsea'), [procedural('swirls', ...), ...], ...)
 
 The package is split by concern: ``mapping`` (settings <-> options, pure
 functions), ``sources`` (image pickers and uploads), ``settings`` (the tabs),

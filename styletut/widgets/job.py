@@ -2,7 +2,10 @@
 
 ipywidgets 8 sends widget updates from any thread, so the run writes its
 progress, preview and plot straight into the panel's widgets while the
-notebook's kernel stays free for clicks (Stop among them).
+notebook's kernel stays free for clicks (Stop among them). A run with a
+second style passes ``stylize`` the list of both images; one that keeps the
+photo's colours by luminance shows its preview in the photo's colours, as
+``stylize`` delivers its result.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from .. import images
+from .. import colour, images
 from ..optim import History, StepInfo, StopFlag
 from ..options import StylizeOptions
 from ..transfer import Result, stylize
@@ -35,18 +38,24 @@ class RunRequest:
     Attributes:
         number: the run's number in the panel (1, 2, ...).
         options: the run's options (as echoed).
-        content_img, style_img: the images ``(1, 3, H, W)``, before resizing.
-        content_expr, style_expr: Python source that builds the same images.
+        content_img, style_img: the images ``(1, 3, H, W)``, before resizing;
+            ``style_img`` is a list ``[style, second style]`` with a second style.
+        content_expr, style_expr: Python source that builds the same images
+            (``"[a, b]"`` for two styles).
         upload_names: names of uploaded files the echoed call reads.
+        style2, style2_seed: the second style picked (``"none"``: one style),
+            kept so that Restore can pick it again.
     """
 
     number: int
     options: StylizeOptions
     content_img: torch.Tensor
-    style_img: torch.Tensor
+    style_img: torch.Tensor | list[torch.Tensor]
     content_expr: str
     style_expr: str
     upload_names: tuple[str, ...] = ()
+    style2: str = "none"
+    style2_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,22 @@ class Job:
         self.best: tuple[int, float, torch.Tensor] | None = None   # (step, loss, image)
         self._last_preview = self._last_plot = -math.inf
         self._plot_cost = 0.0
+        self._photo: dict[tuple[int, int], torch.Tensor] = {}   # the content at each size a preview needs
+
+    def shown(self, img: torch.Tensor) -> torch.Tensor:
+        """What the panel shows of an image the optimiser painted.
+
+        Luminance-only transfer paints a grey image, and ``stylize`` puts the
+        photo's colours back only on its result; the preview and a result
+        kept after an error get them here, so every image the panel shows
+        looks like the result will. Other modes: ``img`` itself.
+        """
+        if self.request.options.preserve_colour != "luminance":
+            return img
+        hw = tuple(img.shape[-2:])
+        if hw not in self._photo:  # each pyramid level has its own size
+            self._photo[hw] = images.load_image(self.request.content_img, size=hw)
+        return colour.keep_luminance(img, self._photo[hw].to(img.device))
 
     def on_step(self, info: StepInfo) -> None:
         """The ``stylize`` callback: record the step, then refresh the view now and then."""
@@ -96,7 +121,7 @@ class Job:
         now = time.perf_counter()
         if now - self._last_preview >= _PREVIEW_EVERY_S:
             self._last_preview = now
-            v.preview.value = png(info.image.detach().cpu())
+            v.preview.value = png(self.shown(info.image.detach().cpu()))
             v.status.value = (f"step {info.step}/{info.num_steps} · loss {info.losses['total']:.3g} · "
                               f"{info.elapsed:.1f} s")
         # Space plots by several times their own cost, so on a busy machine
@@ -128,7 +153,8 @@ class Job:
         r = self.request
         call = r.options.as_call(r.content_expr, r.style_expr)
         return PanelResult(r.number, result.image, r.options, call, code_text(call, r.content_expr, r.style_expr),
-                           result, result.history.stopped, r.upload_names, error)
+                           result, result.history.stopped, r.upload_names, error, style2=r.style2,
+                           style2_seed=r.style2_seed)
 
     def _stylize(self) -> tuple[PanelResult, str | None]:
         r, v = self.request, self.view
@@ -156,15 +182,22 @@ class Job:
         """A result from the steps seen before an error (``None`` if none was)."""
         if self.best is None:
             return None
-        step, loss, image = self.best
-        o = self.request.options
-        hist = History(losses=self.losses, times=self.times, best_image=image, best_loss=loss, best_step=step,
+        step, loss, painted = self.best
+        image = self.shown(painted)
+        r = self.request
+        o = r.options
+        hist = History(losses=self.losses, times=self.times, best_image=painted, best_loss=loss, best_step=step,
                        steps_done=len(self.times))
         elapsed = self.times[-1]
+        content = images.load_image(r.content_img, size=o.size)
+        # The style images at the size stylize used (style_size, or style_scale times the result's).
+        style_px = o.style_size or (round(o.style_scale * max(content.shape[-2:])) if o.style_scale != 1 else o.size)
+        sources = r.style_img if isinstance(r.style_img, (list, tuple)) else [r.style_img]
+        styles = [images.load_image(src, size=style_px) for src in sources]
         result = Result(image, hist, o, {"setup_s": math.nan, "optimize_s": elapsed,
                                          "per_step_s": elapsed / len(self.times)},
-                        images.load_image(self.request.content_img, size=o.size),
-                        images.load_image(self.request.style_img, size=o.style_size or o.size))
+                        content, styles[0], style_imgs=styles,
+                        painted=painted if o.preserve_colour == "luminance" else None)
         self.view.preview.value = png(image)
         self.view.plot.value = loss_plot_png(self.losses, len(self.times))
         return self._item(result, error)

@@ -1,4 +1,8 @@
-"""The panel itself: :class:`StylePanel` puts the pieces together, :func:`panel` builds one."""
+"""The panel itself: :class:`StylePanel` puts the pieces together, :func:`panel` builds one.
+
+With a second style picked (Controls tab) a run paints with both:
+``stylize(content, [style, style2], ...)``, and the echoed call reads so.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,10 @@ from ..optim import StopFlag
 from ..options import StylizeOptions
 from .compare import CompareCard
 from .job import Job, RunRequest, RunView
-from .mapping import grid_layers, options_from_values, passed_through, values_from_options
+from .mapping import grid_layers, options_from_values, passed_through, style_count, values_from_options
 from .render import PREVIEW_PX, echo_html, loss_plot_png, placeholder_png
 from .result import PanelResult
-from .settings import VALUE_NAMES, Settings
+from .settings import WIDGET_NAMES, Settings
 from .sources import UPLOAD, ImageSource
 
 __all__ = ["StylePanel", "panel"]
@@ -52,6 +56,18 @@ class StylePanel:
         content_layers: ``{layer: Checkbox}`` for the content loss.
         style_layers: ``{layer: Checkbox}`` for the style loss.
         style_layer_weights: ``{layer: BoundedFloatText}``, relative weights.
+        preserve_colour: keep the photo's colours, one of
+            :data:`styletut.names.COLOUR_MODES` (Controls tab, as the next six).
+        style_stats: how a style layer is described, one of :data:`styletut.names.STYLE_STATS`.
+        style_scale: the style's size relative to the result's, a log slider
+            from 1/4 to 4 (bigger: bigger strokes).
+        style2: a second style: ``"none"``, a procedural style or a sample
+            photo (a ``Dropdown``); ``style2_seed``: a painting's seed.
+        blend: style 1's share of two styles in [0, 1] (shown with a second
+            style): ``style_blend=(share, 1 - share)``, 0.5 being the default.
+        region: where the style paints, one of :data:`styletut.names.MASK_SHAPES`
+            (``"all"``: everywhere); with two styles, style 1 paints the region
+            and style 2 its complement (left/right, top/bottom, centre/border).
         run_button: starts a run in the background (see :meth:`start`).
         stop_button: ends the run after the current step, keeping the best image.
         progress: an ``IntProgress`` bar of the steps.
@@ -62,14 +78,15 @@ class StylePanel:
         save_path: where Save writes.
         save_button: saves the last result atomically, never over an input.
         message_box: errors and notices (the text is in :attr:`message`).
-        settings: the settings tabs (Run, Loss weights, Layers).
+        settings: the settings tabs (Run, Loss weights, Layers, Controls).
         widget: the whole panel (a ``VBox``); a notebook shows the panel when
             the ``StylePanel`` is the last expression of a cell.
         results: the finished runs (:class:`PanelResult`), oldest first.
     """
 
     def __init__(self, content: str = "chelsea", style: str = "swirls", *, style_seed: int = 0,
-                 style_params: dict | None = None, compare: int = _COMPARE, **options):
+                 style_params: dict | None = None, style2: str = "none", style2_seed: int = 0,
+                 compare: int = _COMPARE, **options):
         defaults = {"size": course.pick(full=192, quick=64), "num_steps": course.pick(full=60, quick=6)}
         opts = StylizeOptions.from_kwargs(**{**defaults, **options})  # validates, names bad options
         if opts.size is None:  # "as loaded" has no slider position
@@ -92,11 +109,11 @@ class StylePanel:
         self._layers = grid_layers(opts)
         self._settings = Settings(self._layers, opts.style_norm)
         self.settings = self._settings.tab
-        for name in VALUE_NAMES:  # the controls are the panel's attributes, as documented
+        for name in WIDGET_NAMES:  # the controls are the panel's attributes, as documented
             setattr(self, name, getattr(self._settings, name))
         self._build_output()
         self.widget = self._layout()
-        self.apply_options(opts)
+        self.apply_options(opts, style2=style2, style2_seed=style2_seed)
 
     # ----------------------------------------------------------------- building
 
@@ -116,7 +133,7 @@ class StylePanel:
         self.save_path = W.Text(value="stylized.png", description="save as", style={"description_width": "60px"},
                                 layout=W.Layout(width="360px"))
         self.save_button = W.Button(description="Save", icon="save", layout=W.Layout(width="90px"))
-        self._compare_cards = [CompareCard(self.apply_options) for _ in range(self._compare)]
+        self._compare_cards = [CompareCard(self._restore) for _ in range(self._compare)]
 
         for w, cls in ((self.run_button, "run"), (self.stop_button, "stop"), (self.progress, "progress"),
                        (self.status, "status"), (self.preview, "preview"), (self.plot, "plot"),
@@ -147,14 +164,40 @@ class StylePanel:
 
     # ----------------------------------------------------------------- settings <-> options
 
-    def apply_options(self, opts: StylizeOptions) -> None:
+    def apply_options(self, opts: StylizeOptions, style2: str | None = None, style2_seed: int | None = None) -> None:
         """Set the widgets from a :class:`~styletut.transfer.StylizeOptions` (e.g. an earlier result's).
 
+        Args:
+            opts: the options to show.
+            style2: the second style to pick with them (``"none"``: none), and
+                ``opts`` must be for as many styles; ``None``: the options'
+                count decides (``style_blend`` or ``style_masks`` of length 1
+                sets the second style to none), else the pickers keep theirs.
+            style2_seed: its seed, for a procedural style (``None``: keep).
+
         Raises:
-            ValueError: ``opts`` uses a layer this panel's grid has no row for.
+            ValueError: ``opts`` uses a layer this panel's grid has no row for,
+                or styles the panel cannot show (three, or two without a
+                second style picked, or two regions that are not a shape and
+                its complement); the message names the fix.
         """
-        self._settings.set_values(values_from_options(opts, self._layers))
+        second = self._settings.second
+        if style2 is not None:
+            second.choose(style2, style2_seed)
+        elif style2_seed is not None:
+            second.seed.value = style2_seed
+        picked = 2 if second.active else 1
+        # A second style asked for must fit the options (values_from_options
+        # says so if not); otherwise the options' weights or masks say how
+        # many styles, and without either (one style, or two blended equally)
+        # the pickers decide.
+        styles = picked if style2 is not None else (style_count(opts) or picked)
+        self._settings.set_values(values_from_options(opts, self._layers, styles))
         self._passed_through = passed_through(opts)
+
+    def _restore(self, item: PanelResult) -> None:
+        """A compare card's Restore: the result's options and its second style."""
+        self.apply_options(item.options, style2=item.style2, style2_seed=item.style2_seed)
 
     def options(self) -> StylizeOptions:
         """The settings as :class:`~styletut.transfer.StylizeOptions`.
@@ -167,6 +210,28 @@ class StylePanel:
             ValueError: invalid settings (no style layer ticked, all weights zero, ...).
         """
         return options_from_values(self._settings.values(), self._passed_through)
+
+    def call(self) -> str:
+        """The ``stylize(...)`` call that Run would start now (after a run, :attr:`echo` shows the run's).
+
+        Raises:
+            ValueError: invalid settings, as :meth:`options`.
+
+        Example:
+            >>> panel(size=64, steps=5, style2="waves", style_blend=(0.7, 0.3)).call()  # doctest: +SKIP
+            "stylize(sample('chelsea'), [procedural('swirls', 64, seed=0), procedural('waves', 64, seed=0)], ..."
+        """
+        opts = self.options()
+        return opts.as_call(self.content.expression(opts.size), self._style_expression(opts))
+
+    def _style_pickers(self) -> list:
+        """The style pickers a run uses: the style, and the second style when one is picked."""
+        second = self._settings.second
+        return [self.style, second] if second.active else [self.style]
+
+    def _style_expression(self, opts: StylizeOptions) -> str:
+        exprs = [src.expression(_style_px(opts)) for src in self._style_pickers()]
+        return exprs[0] if len(exprs) == 1 else f"[{', '.join(exprs)}]"
 
     # ----------------------------------------------------------------- running
 
@@ -188,15 +253,18 @@ class StylePanel:
         try:
             opts = self.options()
             content_img = self.content.tensor(opts.size)
-            style_img = self.style.tensor(opts.size)
+            style_imgs = [src.tensor(_style_px(opts)) for src in self._style_pickers()]
         except (ValueError, TypeError) as err:
             self._show_error(str(err))
             return False
         uploads = tuple(src.upload_name for src in (self.content, self.style) if src.kind.value == UPLOAD)
         # Resolved now: the echoed call reads them from today's working folder.
         self._protected |= {Path(n).expanduser().resolve() for n in uploads}
-        request = RunRequest((self.results[-1].number if self.results else 0) + 1, opts, content_img, style_img,
-                             self.content.expression(opts.size), self.style.expression(opts.size), uploads)
+        second = self._settings.second
+        request = RunRequest((self.results[-1].number if self.results else 0) + 1, opts,
+                             content_img, style_imgs[0] if len(style_imgs) == 1 else style_imgs,
+                             self.content.expression(opts.size), self._style_expression(opts), uploads,
+                             style2=second.choice.value, style2_seed=second.seed.value)
         job = Job(request, RunView(self.progress, self.status, self.preview, self.plot), self._stop, self._finish)
         self._show_message("")
         self._last_job_result = None
@@ -314,6 +382,18 @@ class StylePanel:
         return f"<StylePanel: {len(self.results)} result(s){', running' if self.running else ''}>"
 
 
+def _style_px(opts: StylizeOptions) -> int:
+    """The longest side ``stylize`` gives the style images: a painting drawn at it needs no resampling.
+
+    ``style_size``, else ``style_scale`` times the result's size, floored at
+    16 px only so that a painting can be drawn; below that ``stylize`` itself
+    refuses the run and says how to fix it.
+    """
+    if opts.style_size is not None:
+        return opts.style_size
+    return max(16, round(opts.style_scale * opts.size))
+
+
 def _labelled(text: str, widget: W.Widget) -> W.VBox:
     return W.VBox([W.HTML(f"<b>{text}</b>"), widget])
 
@@ -335,8 +415,8 @@ def _style_kind(style: str) -> str:
 
 
 def panel(content: str = "chelsea", style: str = "swirls", *, size: int | None = None, steps: int | None = None,
-          style_seed: int = 0, style_params: dict | None = None, compare: int = _COMPARE,
-          **options) -> StylePanel:
+          style_seed: int = 0, style_params: dict | None = None, style2: str = "none", style2_seed: int = 0,
+          compare: int = _COMPARE, **options) -> StylePanel:
     """Build the style-transfer control panel; show it by making it a cell's last expression.
 
     Args:
@@ -346,6 +426,9 @@ def panel(content: str = "chelsea", style: str = "swirls", *, size: int | None =
         steps: optimisation steps (default 60; 6 in quick mode).
         style_seed, style_params: seed and parameters of a procedural style
             (see :func:`styletut.styles.procedural_params`).
+        style2, style2_seed: a second style (``"none"``, a procedural style
+            or a sample) and a painting's seed; options for two styles
+            (``style_blend=(0.7, 0.3)``, ``style_masks=("left", "right")``) need one.
         compare: how many recent results to keep side by side.
         **options: any other :class:`~styletut.transfer.StylizeOptions` field
             to start from (``optimizer="adam"``, ``style_weight=50``,
@@ -357,15 +440,17 @@ def panel(content: str = "chelsea", style: str = "swirls", *, size: int | None =
 
     Raises:
         TypeError: an unknown option or style parameter (the message lists the valid ones).
-        ValueError: an unknown image name or an invalid option value.
+        ValueError: an unknown image name, an invalid option value, or
+            styles the panel cannot show (see :meth:`StylePanel.apply_options`).
 
     Example:
         >>> p = panel(size=64, steps=5)          # doctest: +SKIP
+        >>> p2 = panel(style2="waves", style_blend=(0.7, 0.3), style_masks=("left", "right"))  # doctest: +SKIP
         >>> p                                    # doctest: +SKIP
     """
     if size is not None:
         options["size"] = size
     if steps is not None:
         options["num_steps"] = steps
-    return StylePanel(content, style, style_seed=style_seed, style_params=style_params, compare=compare,
-                      **options)
+    return StylePanel(content, style, style_seed=style_seed, style_params=style_params, style2=style2,
+                      style2_seed=style2_seed, compare=compare, **options)

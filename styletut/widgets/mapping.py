@@ -16,10 +16,23 @@ A *values* dict has one key per control, named as the panel's attribute:
 - ``use_content``, ``use_style``, ``use_tv``: whether each loss term is on, and
   ``content_weight``, ``style_weight``, ``tv_weight``: its log slider;
 - ``content_layers``, ``style_layers``: ``{layer: ticked}``; ``style_layer_weights``:
-  ``{layer: relative weight}``, one entry per row of the layer grid.
+  ``{layer: relative weight}``, one entry per row of the layer grid;
+- the Controls tab: ``preserve_colour`` and ``style_stats`` (choice names),
+  ``style_scale`` (its log slider), ``blend`` (the first style's share of two,
+  in [0, 1]) and ``region`` (a :data:`~styletut.names.MASK_SHAPES` name, or a
+  mask file's path given in code);
+- ``styles``: how many style images the run has, 1 or 2 (2 when a second
+  style is picked). Not a widget: the panel counts its style pickers.
+
+How the Controls become options (:func:`options_from_values`): one style
+paints ``region`` (``"all"``: no mask); two styles are blended everywhere
+(``"all"``) or split into ``region`` and its :data:`COMPLEMENT`, the first
+style painting ``region``, and ``blend`` weighs them in both cases.
 
 Options the panel has no control for (:data:`PASSED_THROUGH`) travel beside
-the values, unchanged.
+the values, unchanged. Options a control cannot show (three styles, two
+regions that are not a shape and its complement) are refused with a message
+that names the fix, never dropped.
 """
 
 from __future__ import annotations
@@ -28,11 +41,13 @@ import dataclasses
 import math
 
 from ..features import list_layers
+from ..names import MASK_SHAPES
 from ..optim import DEFAULT_LR
-from ..options import DEFAULT_STYLE_WEIGHT, StylizeOptions
+from ..options import DEFAULT_STYLE_WEIGHT, MAX_STYLE_SCALE, StylizeOptions
 
-__all__ = ["LAYER_CHOICES", "PASSED_THROUGH", "grid_layers", "values_from_options", "options_from_values",
-           "passed_through", "style_weight_range", "log_slider_range", "start_value", "round_sig"]
+__all__ = ["LAYER_CHOICES", "PASSED_THROUGH", "COMPLEMENT", "MAX_PANEL_STYLES", "grid_layers",
+           "values_from_options", "options_from_values", "passed_through", "style_weight_range",
+           "log_slider_range", "style_scale_range", "start_value", "round_sig", "style_count"]
 
 # The layers people actually use for style transfer: the first two ReLUs of
 # each block (Gatys et al. 2016 take relu*_1 for style and relu4_2 for
@@ -43,7 +58,8 @@ LAYER_CHOICES: tuple[str, ...] = tuple(l for l in list_layers(kind="relu") if l.
 # The options a control of the panel sets; every other field passes through.
 _CONTROLLED = ("size", "num_steps", "levels", "optimizer", "lr", "crop_frac", "init", "seed", "device", "weights",
                "pooling", "style_norm", "content_weight", "style_weight", "tv_weight", "content_layers",
-               "style_layers", "style_layer_weights")
+               "style_layers", "style_layer_weights", "style_scale", "style_blend", "style_masks", "style_stats",
+               "preserve_colour")
 # Computed, not listed, so a field added to StylizeOptions later is carried
 # through the panel (and its echoed call) rather than silently reset.
 PASSED_THROUGH: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StylizeOptions)
@@ -57,6 +73,19 @@ _LOG_RANGES = {"lr": (-8, 1), "content_weight": (-3, 3), "tv_weight": (2, 9)}
 _ON_VALUE = {"content_weight": 1.0, "tv_weight": 1e6}
 _WEIGHT_DIGITS = 3   # significant digits of slider values in the echoed call
 _LAYER_DIGITS = 4    # ... and of the typed per-layer weights
+
+# The region the second style paints when the first paints a shape: its
+# complement, so that the two regions cover the picture exactly once
+# (styletut.regions draws each pair to add up to 1 everywhere).
+COMPLEMENT = {"left": "right", "right": "left", "top": "bottom", "bottom": "top", "centre": "border",
+              "border": "centre"}
+# A style and a second style: more would need a picker per style and a
+# weight per style, which stylize(content, [s1, s2, s3], ...) takes in code.
+MAX_PANEL_STYLES = 2
+# The style-scale slider spans 1/4 .. 4 (base-2 exponents): strokes from a
+# quarter to four times their size in the style image.
+_STYLE_SCALE_EXPONENTS = (-2, 2)
+_EQUAL_SHARE = 0.5   # two styles' equal blend, which style_blend=None already means
 
 
 def round_sig(x: float, digits: int = 4) -> float:
@@ -126,6 +155,45 @@ def start_value(name: str, style_norm: str) -> float:
     return DEFAULT_STYLE_WEIGHT[style_norm] if name == "style_weight" else _ON_VALUE[name]
 
 
+def style_scale_range(value: float | None = None) -> tuple[int, int]:
+    """The base-2 exponent span of the style-scale slider, widened to show ``value``.
+
+    Args:
+        value: a ``style_scale`` the slider must show (``None``: no widening).
+
+    Returns:
+        ``(min exponent, max exponent)``: ``(-2, 2)`` is 1/4 .. 4, widened to
+        whole exponents around ``value`` (at most ``MAX_STYLE_SCALE``'s).
+
+    Example:
+        >>> style_scale_range(), style_scale_range(6.0)
+        ((-2, 2), (-2, 3))
+    """
+    lo, hi = _STYLE_SCALE_EXPONENTS
+    if value is not None and value > 0:
+        e = math.log2(value)
+        limit = round(math.log2(MAX_STYLE_SCALE))
+        lo, hi = max(min(lo, math.floor(e)), -limit), min(max(hi, math.ceil(e)), limit)
+    return lo, hi
+
+
+def style_count(opts: StylizeOptions) -> int | None:
+    """How many style images ``opts`` are for, where they say: the length of ``style_blend`` or ``style_masks``.
+
+    Returns:
+        That length, or ``None`` when neither is set (one style, or several
+        blended equally: the options alone cannot tell).
+
+    Example:
+        >>> style_count(StylizeOptions(style_blend=(0.7, 0.3))), style_count(StylizeOptions())
+        (2, None)
+    """
+    for value in (opts.style_blend, opts.style_masks):
+        if value is not None:
+            return len(value)
+    return None
+
+
 def grid_layers(*options: StylizeOptions) -> tuple[str, ...]:
     """The rows of the layer grid: :data:`LAYER_CHOICES` plus any layer ``options`` use, in network order."""
     wanted = set(LAYER_CHOICES)
@@ -139,21 +207,70 @@ def passed_through(opts: StylizeOptions) -> dict[str, object]:
     return {k: getattr(opts, k) for k in PASSED_THROUGH}
 
 
-def values_from_options(opts: StylizeOptions, layers: tuple[str, ...] | None = None) -> dict[str, object]:
+def _panel_styles(opts: StylizeOptions, styles: int | None) -> int:
+    """The number of style images to show ``opts`` with; refuse what the panel cannot show."""
+    implied = style_count(opts)
+    n = styles if styles is not None else (implied or 1)
+    # Too many styles first: no second style picked or not could fix that.
+    most = max(n, implied or 0)
+    if most > MAX_PANEL_STYLES:
+        raise ValueError(f"these options are for {most} style images, and the panel shows at most "
+                         f"{MAX_PANEL_STYLES} (a style and a second style); call "
+                         "stylize(content, [style_1, style_2, style_3], ...) in code for more")
+    try:
+        opts.check_style_count(n)
+    except ValueError as err:
+        raise ValueError(f"{err}: the panel has {n} style image(s); pick a second style to match (Controls "
+                         "tab, or panel(style2=...)), or change style_blend / style_masks") from None
+    return n
+
+
+def _share(opts: StylizeOptions, styles: int) -> float:
+    """The first style's share of two, for the blend slider (one style: the equal share, ready for a second)."""
+    if styles == 1 or opts.style_blend is None:
+        return _EQUAL_SHARE
+    first, second = opts.style_blend
+    return round_sig(first / (first + second), _WEIGHT_DIGITS)
+
+
+def _region(opts: StylizeOptions, styles: int) -> str:
+    """The region dropdown's value for ``style_masks``; refuses two regions the panel cannot show."""
+    masks = opts.style_masks
+    if masks is None:
+        return "all"
+    if styles == 1:
+        return masks[0]  # a shape, or a mask file (the dropdown adds it as a choice)
+    first, second = masks
+    if COMPLEMENT.get(first) != second:
+        pairs = ", ".join(f"{a}/{b}" for a, b in COMPLEMENT.items() if MASK_SHAPES.index(a) < MASK_SHAPES.index(b))
+        raise ValueError(f"style_masks={masks!r} cannot be shown: the panel gives two styles a shape and its "
+                         f"complement ({pairs}); pass these masks to stylize(...) in code, or pick a region "
+                         "in the Controls tab")
+    return first
+
+
+def values_from_options(opts: StylizeOptions, layers: tuple[str, ...] | None = None,
+                        styles: int | None = None) -> dict[str, object]:
     """The widget values that show ``opts``.
 
     Args:
         opts: the options to show.
         layers: the rows of the panel's layer grid (default :func:`grid_layers` of ``opts``).
+        styles: how many style images the run has (default: :func:`style_count`
+            of ``opts``, else 1).
 
     Returns:
         A values dict (see the module docstring). A term whose weight is 0 is
         unticked and its slider shows the term's usual starting value; the
         style slider shows :attr:`StylizeOptions.beta` (the convention's
-        default when ``style_weight`` is ``None``).
+        default when ``style_weight`` is ``None``). With one style the blend
+        slider shows the equal share 0.5, ready for a second style.
 
     Raises:
-        ValueError: ``opts`` uses a layer that has no row in ``layers``.
+        ValueError: ``opts`` uses a layer that has no row in ``layers``; or
+            the panel cannot show its styles: more than two, a count other
+            than ``styles``, or two masks that are not a shape and its
+            :data:`COMPLEMENT` (the message names the fix).
 
     Example:
         >>> v = values_from_options(StylizeOptions(optimizer="adam", num_steps=20))
@@ -161,6 +278,7 @@ def values_from_options(opts: StylizeOptions, layers: tuple[str, ...] | None = N
         ('adam', 0.02, 20, True)
     """
     layers = grid_layers(opts) if layers is None else tuple(layers)
+    n = _panel_styles(opts, styles)
     for name in ("content_layers", "style_layers"):
         missing = [l for l in getattr(opts, name) if l not in layers]
         if missing:
@@ -194,6 +312,12 @@ def values_from_options(opts: StylizeOptions, layers: tuple[str, ...] | None = N
         "content_layers": {l: l in opts.content_layers for l in layers},
         "style_layers": {l: l in opts.style_layers for l in layers},
         "style_layer_weights": layer_weights,
+        "preserve_colour": opts.preserve_colour,
+        "style_stats": opts.style_stats,
+        "style_scale": opts.style_scale,
+        "styles": n,
+        "blend": _share(opts, n),
+        "region": _region(opts, n),
     }
 
 
@@ -223,6 +347,40 @@ def _layer_weights(values: dict, style_layers: tuple[str, ...]) -> tuple[float, 
     return raw if len(set(raw)) > 1 else None
 
 
+def _style_blend(values: dict, styles: int) -> tuple[float, float] | None:
+    """``(share, 1 - share)`` for two styles, rounded; ``None`` for one style or an equal blend (the default)."""
+    if styles == 1:
+        return None
+    share = round_sig(float(values["blend"]), _WEIGHT_DIGITS)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the blend share of style 1 must lie in [0, 1], got {share:g}; move the blend slider "
+                         "in the Controls tab")
+    if math.isclose(share, _EQUAL_SHARE):
+        return None
+    return share, round_sig(1.0 - share, _WEIGHT_DIGITS)
+
+
+def _style_masks(values: dict, styles: int) -> tuple[str, ...] | None:
+    """The region rule: one style paints ``region``; two split it with its complement; ``"all"``: no mask."""
+    region = values["region"]
+    if region == "all":
+        return None
+    if styles == 1:
+        return (region,)
+    if region not in COMPLEMENT:
+        raise ValueError(f"region {region!r} is a mask file, and two styles need a shape whose complement the "
+                         f"second style paints ({', '.join(COMPLEMENT)}); pick one in the Controls tab, or pass "
+                         "style_masks=(file_1, file_2) to stylize(...) in code")
+    return region, COMPLEMENT[region]
+
+
+def _styles(values: dict) -> int:
+    n = int(values["styles"])
+    if not 1 <= n <= MAX_PANEL_STYLES:
+        raise ValueError(f"the panel runs 1 or {MAX_PANEL_STYLES} style images, got styles={n}")
+    return n
+
+
 def options_from_values(values: dict, passed_through: dict | None = None) -> StylizeOptions:
     """The :class:`~styletut.transfer.StylizeOptions` that the widget values describe.
 
@@ -230,8 +388,9 @@ def options_from_values(values: dict, passed_through: dict | None = None) -> Sty
     lists only what was changed: a rate equal to the optimizer's default (or
     any rate for L-BFGS, or an automatic one) becomes ``lr=None``, a style
     weight equal to the normalisation's default becomes ``style_weight=None``,
-    and equal per-layer weights become ``style_layer_weights=None``. Slider
-    numbers are rounded to 3 significant digits, typed layer weights to 4.
+    and equal per-layer weights become ``style_layer_weights=None``, as does
+    an equal blend of two styles (``style_blend=None``). Slider numbers are
+    rounded to 3 significant digits, typed layer weights to 4.
 
     Args:
         values: a values dict (see the module docstring).
@@ -242,13 +401,17 @@ def options_from_values(values: dict, passed_through: dict | None = None) -> Sty
 
     Raises:
         ValueError: nothing to optimise, or a ticked term without layers or
-            with only zero layer weights; the message names the tab to fix.
+            with only zero layer weights, or a mask file with two styles; the
+            message names the tab to fix.
 
     Example:
         >>> v = values_from_options(StylizeOptions(num_steps=20, tv_weight=1e5))
         >>> v["use_tv"] = False
         >>> options_from_values(v).changed()
         {'num_steps': 20}
+        >>> v.update(styles=2, blend=0.7, region="left")
+        >>> options_from_values(v).changed()
+        {'num_steps': 20, 'style_blend': (0.7, 0.3), 'style_masks': ('left', 'right')}
     """
     content_layers = tuple(l for l, ticked in values["content_layers"].items() if ticked)
     style_layers = tuple(l for l, ticked in values["style_layers"].items() if ticked)
@@ -270,6 +433,7 @@ def options_from_values(values: dict, passed_through: dict | None = None) -> Sty
     norm = values["style_norm"]
     if math.isclose(style_weight, DEFAULT_STYLE_WEIGHT[norm], rel_tol=1e-3):
         style_weight = None  # the convention's default: left out of the echoed call
+    styles = _styles(values)
     return StylizeOptions.from_kwargs(
         size=None if values["size"] is None else int(values["size"]),
         num_steps=int(values["steps"]), levels=int(values["levels"]) or None, optimizer=values["optimizer"],
@@ -278,4 +442,7 @@ def options_from_values(values: dict, passed_through: dict | None = None) -> Sty
         seed=int(values["seed"]), device=values["device"], weights=values["weights"],
         pooling=values["pooling"], style_norm=norm, content_weight=content_weight, style_weight=style_weight,
         tv_weight=tv_weight, content_layers=content_layers, style_layers=style_layers,
-        style_layer_weights=_layer_weights(values, style_layers), **(passed_through or {}))
+        style_layer_weights=_layer_weights(values, style_layers),
+        style_scale=round_sig(float(values["style_scale"]), _WEIGHT_DIGITS),
+        style_blend=_style_blend(values, styles), style_masks=_style_masks(values, styles),
+        style_stats=values["style_stats"], preserve_colour=values["preserve_colour"], **(passed_through or {}))

@@ -30,6 +30,8 @@ class PanelResult:
         stopped: the Stop button ended the run early.
         upload_names: names of uploaded files the call reads with ``load_image``.
         error: what ended the run, if an error did (``None`` otherwise).
+        style2, style2_seed: the second style of the run (``"none"``: one
+            style), which Restore picks again with the options.
     """
 
     number: int
@@ -41,6 +43,8 @@ class PanelResult:
     stopped: bool
     upload_names: tuple[str, ...] = ()
     error: str | None = None
+    style2: str = "none"
+    style2_seed: int = 0
 
     @property
     def steps_done(self) -> int:

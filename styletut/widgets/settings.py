@@ -1,29 +1,49 @@
-"""The panel's settings tabs (Run, Loss weights, Layers) and their values.
+"""The panel's settings tabs (Run, Loss weights, Layers, Controls) and their values.
 
 :class:`Settings` builds the widgets and reads or writes them as a *values*
-dict; turning values into options and back is :mod:`.mapping`'s job.
+dict; turning values into options and back is :mod:`.mapping`'s job. The
+Controls tab holds what artists ask for (issue 12): keep the photo's colours,
+other style statistics, the style's scale, a second style with its blend,
+and the region each style paints.
 """
 
 from __future__ import annotations
+
+import html
 
 import ipywidgets as W
 import torch
 
 from ..features import POOLINGS, WEIGHTS
 from ..losses import STYLE_NORMS
+from ..names import COLOUR_MODES, MASK_SHAPES, STYLE_STATS
 from ..optim import AUTO_LR_STEP, DEFAULT_LR, OPTIMIZERS
 from ..options import INITS, MIN_LEVEL_SIZE, MULTISCALE_FROM
 from ..runtime import DEVICES
-from .mapping import log_slider_range, start_value, style_weight_range
+from .mapping import COMPLEMENT, log_slider_range, start_value, style_scale_range, style_weight_range
+from .sources import NO_STYLE, SecondStyle
 
-__all__ = ["Settings", "VALUE_NAMES"]
+__all__ = ["Settings", "VALUE_NAMES", "WIDGET_NAMES"]
 
 # The settings widgets, named as the keys of a values dict (and as StylePanel's attributes).
 _SCALARS = ("size", "steps", "levels", "optimizer", "lr", "lr_auto", "crop_frac", "init", "seed", "device",
             "weights", "pooling", "style_norm", "use_content", "content_weight", "use_style", "style_weight", "use_tv",
-            "tv_weight")
+            "tv_weight", "preserve_colour", "style_stats", "style_scale", "blend", "region")
 _GRIDS = ("content_layers", "style_layers", "style_layer_weights")
 VALUE_NAMES = _SCALARS + _GRIDS
+# Every settings widget the panel shows as an attribute: the values' widgets
+# and the second style's picker (an image, like the first style: not a value).
+WIDGET_NAMES = VALUE_NAMES + ("style2", "style2_seed")
+
+# Friendlier labels for the Controls' choices; the values stay the option's
+# names, and a choice added to styletut.names later shows under its name.
+_COLOUR_LABELS = {"none": "no: the style's colours", "luminance": "yes: paint the luminance only",
+                  "meancov": "yes: recolour the style (mean, covariance)",
+                  "histogram": "yes: recolour the style (histograms)"}
+_STATS_LABELS = {"gram": "Gram matrices", "meanstd": "channel means and stds", "sliced": "sliced Wasserstein"}
+_REGION_LABELS = {"all": "the whole image", "left": "the left half", "right": "the right half",
+                  "top": "the top half", "bottom": "the bottom half", "centre": "the centre (an ellipse)",
+                  "border": "the border (around the centre)"}
 _TERMS = (("content_weight", "use_content", "content α"), ("style_weight", "use_style", "style β"),
           ("tv_weight", "use_tv", "TV γ"))
 _NOTE = "<div style='font-size:12px;color:#555;max-width:400px;line-height:1.4'>{}</div>"
@@ -35,7 +55,10 @@ def _devices() -> list[str]:
 
 
 class Settings:
-    """The settings widgets, in three tabs (:attr:`tab`).
+    """The settings widgets, in four tabs (:attr:`tab`): Run, Loss weights, Layers, Controls.
+
+    The Controls tab's second style is a :class:`~styletut.widgets.sources.SecondStyle`
+    (:attr:`second`), whose menu and seed are also :attr:`style2` and :attr:`style2_seed`.
 
     Args:
         layers: the rows of the layer grid, in network order.
@@ -44,9 +67,10 @@ class Settings:
 
     def __init__(self, layers: tuple[str, ...], style_norm: str):
         self.layers = tuple(layers)
-        self.tab = W.Tab(children=[self._run_tab(), self._weights_tab(style_norm), self._layers_tab()],
+        self.tab = W.Tab(children=[self._run_tab(), self._weights_tab(style_norm), self._layers_tab(),
+                                   self._controls_tab()],
                          layout=W.Layout(width="440px", margin="0 0 8px 0"))
-        for i, title in enumerate(("Run", "Loss weights", "Layers")):
+        for i, title in enumerate(("Run", "Loss weights", "Layers", "Controls")):
             self.tab.set_title(i, title)
         self.tab.add_class("styletut-settings")
 
@@ -135,7 +159,58 @@ class Settings:
             "Style weights are relative: the style loss scales the ticked layers' weights to sum to 1, so "
             "only their ratios matter. Deeper layers cost more time.")), self.weights, self.pooling])
 
+    def _controls_tab(self) -> W.VBox:
+        label = {"description_width": "110px"}
+
+        def wide():
+            return W.Layout(width="360px")
+
+        self.preserve_colour = W.Dropdown(options=[(_COLOUR_LABELS.get(m, m), m) for m in COLOUR_MODES],
+                                          description="keep colours", style=label, layout=wide())
+        self.style_stats = W.Dropdown(options=[(_STATS_LABELS.get(m, m), m) for m in STYLE_STATS],
+                                      description="style statistics", style=label, layout=wide())
+        lo, hi = style_scale_range()
+        # Base 2: equal steps of the slider multiply the stroke size by equal factors.
+        self.style_scale = W.FloatLogSlider(value=1.0, base=2, min=lo, max=hi, step=0.25, description="style scale",
+                                            readout_format=".3g", continuous_update=False, style=label,
+                                            layout=wide())
+        self.second = SecondStyle()
+        self.style2, self.style2_seed = self.second.choice, self.second.seed
+        self.blend = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="style 1 share",
+                                   readout_format=".2f", continuous_update=False, style=label, layout=wide())
+        self.region = W.Dropdown(options=[(_REGION_LABELS.get(r, r), r) for r in MASK_SHAPES],
+                                 description="region", style=label, layout=wide())
+        self.region_note = W.HTML(layout=W.Layout(margin="-4px 0 4px 115px"))
+        for w, cls in ((self.preserve_colour, "preserve-colour"), (self.style_stats, "style-stats"),
+                       (self.style_scale, "style-scale"), (self.blend, "blend"), (self.region, "region")):
+            w.add_class(f"styletut-{cls}")
+        for w in (self.style2, self.region):
+            w.observe(lambda ch: self.show_style_controls(), "value")
+        self.show_style_controls()
+        return W.VBox([self.preserve_colour, self.style_stats, self.style_scale, self.second.box, self.blend,
+                       self.region, self.region_note, W.HTML(_NOTE.format(
+                           "Style scale 2 paints strokes twice as big. A second style is blended with the first "
+                           "(the share is style 1's), or, with a region, paints the rest of the picture. "
+                           "Statistics other than Gram matrices, and regions, need style norm 'relative' "
+                           "(Loss weights tab)."))])
+
     # ----------------------------------------------------------------- reactions
+
+    def show_style_controls(self) -> None:
+        """Show the blend slider with two styles only, and say in words where each style paints."""
+        two = self.second.active
+        self.blend.layout.display = "" if two else "none"
+        region = self.region.value
+        where = _REGION_LABELS.get(region, f"the white of {region}")
+        if not two:
+            note = f"the style paints {where}" + ("" if region == "all" else "; elsewhere only the content acts")
+        elif region == "all":
+            note = "the two styles are blended over the whole image"
+        elif region in COMPLEMENT:
+            note = f"style 1 paints {where}, style 2 {_REGION_LABELS[COMPLEMENT[region]]}"
+        else:
+            note = "a mask file takes one style: pick a shape for two"
+        self.region_note.value = f"<span style='font-size:12px;color:#555'>{html.escape(note)}</span>"
 
     def _on_optimizer(self, change) -> None:
         """A new optimizer: its default learning rate (where it has a fixed one), then its controls."""
@@ -170,18 +245,30 @@ class Settings:
     # ----------------------------------------------------------------- values
 
     def values(self) -> dict:
-        """The current values (see :mod:`styletut.widgets.mapping`)."""
+        """The current values (see :mod:`styletut.widgets.mapping`), ``styles`` counted from the pickers."""
         out = {name: getattr(self, name).value for name in _SCALARS}
         for name in _GRIDS:
             out[name] = {layer: w.value for layer, w in getattr(self, name).items()}
+        out["styles"] = 2 if self.second.active else 1
         return out
 
     def set_values(self, values: dict) -> None:
         """Show ``values``; a ``None`` (``size``, ``lr``) leaves that widget as it is.
 
         Sliders widen their span to show a value outside it (an option set in
-        code) instead of clamping it.
+        code) instead of clamping it, and a mask file becomes a choice of the
+        region menu. ``styles=1`` sets the second style to none; ``styles=2``
+        keeps the second style picked (which image is not a value).
+
+        Raises:
+            ValueError: ``styles=2`` while no second style is picked (nothing
+                is changed then).
         """
+        if values["styles"] == 2 and not self.second.active:
+            raise ValueError("these options are for two style images, but no second style is picked: pick one "
+                             "in the Controls tab, or pass style2=... to panel() or apply_options()")
+        if values["styles"] == 1:
+            self.style2.value = NO_STYLE
         # The optimizer and the norm first: their reactions reset the rate and
         # the style weight, which are then set to the values asked for.
         self.optimizer.value = values["optimizer"]
@@ -198,8 +285,11 @@ class Settings:
                 _set_log_slider(getattr(self, name), *log_slider_range(name, norm, values[name]), values[name])
         if values["device"] not in self.device.options:  # e.g. "cuda:1"
             self.device.options = [*self.device.options, values["device"]]
+        _set_log_slider(self.style_scale, *style_scale_range(values["style_scale"]), values["style_scale"])
+        if values["region"] not in [v for _, v in self.region.options]:  # a mask file given in code
+            self.region.options = [*self.region.options, (f"file: {values['region']}", values["region"])]
         for name in ("levels", "crop_frac", "init", "device", "weights", "pooling", "use_content", "use_style",
-                     "use_tv"):
+                     "use_tv", "preserve_colour", "style_stats", "blend", "region"):
             getattr(self, name).value = values[name]
         for name in _GRIDS:
             for layer, w in getattr(self, name).items():
@@ -208,6 +298,7 @@ class Settings:
                     w.max = max(w.max, value)
                 w.value = value
         self.show_lr_controls()
+        self.show_style_controls()
 
 
 def _set_log_slider(slider: W.FloatLogSlider, lo: int, hi: int, value: float) -> None:

@@ -1,8 +1,9 @@
 """Choosing one image in the panel: a sample photo, a procedural painting or an upload.
 
-One :class:`ImageSource` picks the content, another the style. Each knows the
-tensor a run uses and the Python expression that builds the same tensor in
-the echoed ``stylize(...)`` call.
+One :class:`ImageSource` picks the content, another the style; a smaller
+:class:`SecondStyle` (in the Controls tab) picks an optional second style.
+Each knows the tensor a run uses and the Python expression that builds the
+same tensor in the echoed ``stylize(...)`` call.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import torch
 from .. import data, images, styles
 from .render import THUMB_PX, placeholder_png, png
 
-__all__ = ["UPLOAD", "ImageSource", "upload_entry", "decode_upload"]
+__all__ = ["UPLOAD", "NO_STYLE", "ImageSource", "SecondStyle", "upload_entry", "decode_upload"]
 
 UPLOAD = "upload"
+NO_STYLE = "none"   # the second style's "no second style" (no sample or painting has this name)
+_SECOND_THUMB_PX = 56
 _LABELS = {"sample": "photo", "procedural": "painting", UPLOAD: "upload"}
 
 
@@ -233,3 +236,89 @@ class ImageSource:
         if key not in self._thumb_cache:  # samples and styles are picked again and again
             self._thumb_cache[key] = png(images.resize(self.tensor(THUMB_PX), THUMB_PX))
         return self._thumb_cache[key], self.sample.value if kind == "sample" else self.procedural.value
+
+
+class SecondStyle:
+    """An optional second style, kept small: none, a procedural painting (default parameters, a seed) or a sample photo.
+
+    Attributes:
+        choice: a ``Dropdown``: :data:`NO_STYLE`, a procedural style's name or a sample's.
+        seed: the painting's seed (shown for paintings only).
+        thumb: a small thumbnail of the choice.
+        box: the widgets, for the Controls tab.
+
+    Example:
+        >>> s = SecondStyle()                  # doctest: +SKIP
+        >>> s.choice.value = "waves"           # doctest: +SKIP
+        >>> s.expression(64)                   # doctest: +SKIP
+        "procedural('waves', 64, seed=0)"
+    """
+
+    def __init__(self):
+        self._thumb_cache: dict[str, bytes] = {}
+        options = ([(NO_STYLE, NO_STYLE)] + [(f"painting: {n}", n) for n in data.list_procedural()]
+                   + [(f"photo: {n}", n) for n in data.list_samples()])
+        label = {"description_width": "110px"}
+        self.choice = W.Dropdown(options=options, value=NO_STYLE, description="second style", style=label,
+                                 layout=W.Layout(width="290px"))
+        self.seed = W.BoundedIntText(value=0, min=0, max=2**31 - 1, description="seed", style=label,
+                                     layout=W.Layout(width="220px"))
+        self.thumb = W.Image(value=placeholder_png(), format="png",
+                             layout=W.Layout(width=f"{_SECOND_THUMB_PX}px", height=f"{_SECOND_THUMB_PX}px",
+                                             object_fit="contain", border="1px solid #ddd"))
+        for w, cls in ((self.choice, "style2"), (self.seed, "style2-seed"), (self.thumb, "style2-thumb")):
+            w.add_class(f"styletut-{cls}")
+        self.box = W.HBox([W.VBox([self.choice, self.seed]), self.thumb], layout=W.Layout(grid_gap="6px"))
+        self.choice.observe(self._refresh, "value")
+        self.seed.observe(self._refresh, "value")
+        self._refresh()
+
+    @property
+    def active(self) -> bool:
+        """Whether a second style is picked."""
+        return self.choice.value != NO_STYLE
+
+    def choose(self, name: str, seed: int | None = None) -> None:
+        """Pick ``name`` (:data:`NO_STYLE`, a procedural style or a sample) and, for a painting, its seed.
+
+        Raises:
+            ValueError: an unknown name (the message lists the choices).
+        """
+        names = [v for _, v in self.choice.options]
+        if name not in names:
+            raise ValueError(f"unknown second style {name!r}; choose one of: {', '.join(names)}")
+        self.choice.value = name
+        if seed is not None:
+            self.seed.value = int(seed)
+
+    def _procedural(self) -> bool:
+        return self.choice.value in data.list_procedural()
+
+    def tensor(self, size: int) -> torch.Tensor:
+        """The image for a run: a sample at its own size (``stylize`` resizes it), a painting drawn at ``size``.
+
+        Raises:
+            ValueError: no second style is picked.
+        """
+        if not self.active:
+            raise ValueError("no second style is picked; choose one in the Controls tab")
+        if self._procedural():
+            return data.procedural(self.choice.value, size, seed=self.seed.value)
+        return data.sample(self.choice.value)
+
+    def expression(self, size: int) -> str:
+        """Python source that builds the same image as :meth:`tensor`."""
+        if self._procedural():
+            return f"procedural({self.choice.value!r}, {size}, seed={self.seed.value})"
+        return f"sample({self.choice.value!r})"
+
+    def _refresh(self, change=None) -> None:
+        """Show the seed for paintings only, and a thumbnail of the choice."""
+        self.seed.layout.display = "" if self._procedural() else "none"
+        self.thumb.layout.display = "" if self.active else "none"
+        if not self.active:
+            return
+        key = self.expression(_SECOND_THUMB_PX)
+        if key not in self._thumb_cache:  # switching back and forth redraws nothing
+            self._thumb_cache[key] = png(images.resize(self.tensor(_SECOND_THUMB_PX), _SECOND_THUMB_PX))
+        self.thumb.value = self._thumb_cache[key]

@@ -69,11 +69,12 @@ LESSONS = [
     "07_fixing_a_broken_listing",
     "08_full_transfer",
     "09_what_does_it_cost",
+    "10_controls",
 ]
 
 # Order of the API page; modules not named here follow alphabetically.
 API_ORDER = ["images", "data", "styles", "weights", "features", "losses", "optim",
-             "options", "transfer", "checkpoint", "memory", "files", "runtime", "course", "checks",
+             "options", "transfer", "colour", "statistics", "regions", "checkpoint", "memory", "files", "runtime", "course", "checks",
              "widgets", "cli"]
 API_MARKER = "<!-- styletut-api-modules -->"
 

@@ -265,3 +265,26 @@ def test_cli_paints_two_styles_in_two_regions(tmp_path, capsys):
                      "--size", "48", "--steps", "2", "--weights", "random", "--style-masks", "top,bottom",
                      "--preserve-colour", "luminance", "--quiet"])
     assert code == 0 and out.stat().st_size > 0
+
+
+def test_style_scale_combines_with_coarse_to_fine():
+    # Each pyramid level shrinks the (already scaled) style by the level's factor,
+    # so the strokes keep their size relative to the picture at every level.
+    seen = []
+    from styletut import transfer
+
+    original = transfer.StyleObjective
+
+    class Spy(original):
+        def __init__(self, net, content_img, style_img, *args, **kwargs):
+            seen.append((tuple(content_img.shape[-2:]), tuple(style_img[0].shape[-2:])))
+            super().__init__(net, content_img, style_img, *args, **kwargs)
+
+    transfer.StyleObjective = Spy
+    try:
+        result = stylize(_img(0, 120, 160), _img(1, 64, 64), style_scale=2.0, levels=2,
+                         **dict(SMALL, size=160, num_steps=2))
+    finally:
+        transfer.StyleObjective = original
+    assert seen == [((60, 80), (160, 160)), ((120, 160), (320, 320))]
+    assert result.image.shape[-2:] == (120, 160)

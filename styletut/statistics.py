@@ -41,7 +41,10 @@ from .losses import gram_error, gram_matrix
 from .names import STYLE_STATS
 from .runtime import generator
 
-__all__ = ["STYLE_STATS", "layer_mask", "describe", "mismatch", "blend"]
+__all__ = ["STYLE_STATS", "NUM_PROJECTIONS", "layer_mask", "describe", "mismatch", "blend"]
+
+# The sliced statistic's default number of random directions per layer.
+NUM_PROJECTIONS = 64
 
 # At most this many quantile levels are stored per projection: enough to draw
 # a 1-D distribution finely, and it makes a target's size independent of the
@@ -258,7 +261,7 @@ def _sorted_projections(f: torch.Tensor, m: torch.Tensor | None, dirs: torch.Ten
 # ----------------------------------------------------------------------------- public API
 
 
-def describe(f: torch.Tensor, kind: str, mask: torch.Tensor | None = None, *, num_projections: int = 64,
+def describe(f: torch.Tensor, kind: str, mask: torch.Tensor | None = None, *, num_projections: int = NUM_PROJECTIONS,
              seed: int = 0) -> dict[str, torch.Tensor]:
     """A style's statistics at one layer: the target that :func:`mismatch` compares with.
 

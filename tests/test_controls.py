@@ -288,3 +288,23 @@ def test_style_scale_combines_with_coarse_to_fine():
         transfer.StyleObjective = original
     assert seen == [((60, 80), (160, 160)), ((120, 160), (320, 320))]
     assert result.image.shape[-2:] == (120, 160)
+
+
+def test_the_memory_check_counts_the_sliced_statistic():
+    from styletut import memory
+
+    layers = ("relu4_2",) + StylizeOptions().style_layers
+    hw, style_hw = (341, 512), (446, 512)
+    gram = memory.estimate_bytes(hw, style_hw, layers)
+    sliced = memory.estimate_bytes(hw, style_hw, layers, sliced_layers=layers[1:])
+    positions = sum((341 >> k) * (512 >> k) for k in range(5))  # relu1_1 .. relu5_1
+    assert sliced - gram == 4 * 5 * 64 * positions
+    # Memory for the Gram run but not the sliced one: the check must refuse only the latter.
+    between = int((gram + sliced) / 2 / 0.8)
+    for stats, fits in (("gram", True), ("sliced", False)):
+        opts = StylizeOptions(style_stats=stats, lean_memory=False)
+        if fits:
+            memory.check_fits(hw, style_hw, opts, torch.device("cpu"), available=between)
+        else:
+            with pytest.raises(ValueError):
+                memory.check_fits(hw, style_hw, opts, torch.device("cpu"), available=between)

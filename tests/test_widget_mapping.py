@@ -327,20 +327,13 @@ def test_num_steps_zero_shows_one_step():
 # --------------------------------------------------------------------------- the Controls tab
 
 
-@pytest.mark.parametrize("mode", COLOUR_MODES)
-def test_preserve_colour_round_trips(mode):
-    shown = values(preserve_colour=mode)
+@pytest.mark.parametrize("name,choice", [("preserve_colour", m) for m in COLOUR_MODES]
+                         + [("style_stats", s) for s in STYLE_STATS])
+def test_colour_mode_and_statistic_round_trip(name, choice):
+    shown = values(**{name: choice})
     opts = options_from_values(shown)
-    assert opts.preserve_colour == mode and values_from_options(opts) == shown
-    assert round_trip(StylizeOptions(preserve_colour=mode)) == StylizeOptions(preserve_colour=mode)
-
-
-@pytest.mark.parametrize("stats", STYLE_STATS)
-def test_style_stats_round_trips(stats):
-    shown = values(style_stats=stats)
-    opts = options_from_values(shown)
-    assert opts.style_stats == stats and values_from_options(opts) == shown
-    assert round_trip(StylizeOptions(style_stats=stats)) == StylizeOptions(style_stats=stats)
+    assert getattr(opts, name) == choice and values_from_options(opts) == shown
+    assert round_trip(StylizeOptions(**{name: choice})) == StylizeOptions(**{name: choice})
 
 
 @pytest.mark.parametrize("scale", [0.25, 0.354, 0.5, 0.841, 1.0, 1.41, 2.0, 2.83, 4.0])

@@ -127,6 +127,9 @@ class StyleObjective:
         if not self._plain and style_norm != "relative":
             raise ValueError(f"several styles, masks and style_stats={style_stats!r} are measured on the "
                              f"relative scale only; use style_norm='relative', not {style_norm!r}")
+        # The general path's relative layer weights, once (lesson 04's style_loss does its own).
+        self._layer_w = None if self._plain or not self.style_layers else \
+            _relative_weights(self.style_layer_weights, list(self.style_layers))
         with torch.no_grad():
             self.content_targets = self._content_targets(content_img) if self.content_layers else {}
             self.style_grams, self.style_targets = {}, {}
@@ -162,7 +165,7 @@ class StyleObjective:
 
     def _general_style(self, feats, masks, cropped: bool = False) -> torch.Tensor:
         """Σ_l w_l Σ_i c_i · mismatch(f_l, target_il, mask_i): the style term off the plain path."""
-        layer_w = _relative_weights(self.style_layer_weights, list(self.style_layers))
+        layer_w = self._layer_w
         total = feats[self.style_layers[0]].new_zeros(())
         n = len(self.style_blend)
         for l in self.style_layers:

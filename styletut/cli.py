@@ -142,8 +142,7 @@ def _stylize(args) -> int:
         out = check_output_path(args.output, inputs=inputs)  # before any work: no suffix, an input, ...
         content = _source(args.content, opts.size, "content")
         # A procedural style is drawn at the size it will be used, never upsampled into a blur.
-        style_px = opts.style_size or (round(opts.style_scale * opts.size) if opts.size else None)
-        styles = [_source(spec, style_px, "style") for spec in args.style]
+        styles = [_source(spec, opts.style_side(), "style") for spec in args.style]
         style = styles[0] if len(styles) == 1 else styles
         use_ckpt = bool(args.checkpoint or args.resume)
         result = stylize(content, style, checkpoint=ckpt if use_ckpt else None,

@@ -236,6 +236,24 @@ class StylizeOptions:
                 raise ValueError(f"{name} has {len(value)} entr{'y' if len(value) == 1 else 'ies'} for {n} "
                                  "style image(s); give one per style image")
 
+    def style_side(self, content_side: int | None = None) -> int | None:
+        """The longest side the style images are used at, in pixels (``None``: as loaded).
+
+        ``style_size`` if set; else ``style_scale`` times the result's longest
+        side (``size``, or ``content_side``, the content as loaded, when
+        ``size`` is ``None``); with ``style_scale`` 1, simply ``size``.
+
+        Example:
+            >>> StylizeOptions(size=256, style_scale=1.5).style_side()
+            384
+        """
+        if self.style_size is not None:
+            return self.style_size
+        if self.style_scale == 1.0:
+            return self.size
+        side = self.size if self.size is not None else content_side
+        return None if side is None else round(self.style_scale * side)
+
     @property
     def beta(self) -> float:
         """The style weight in effect: ``style_weight``, or the default of ``style_norm``."""

@@ -349,12 +349,10 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
     sources = list(style) if isinstance(style, (list, tuple)) else [style]
     opts.check_style_count(len(sources))
     content_img = images.load_image(content, size=opts.size)
-    style_size = opts.style_size or opts.size
-    if opts.style_scale != 1.0:
-        style_size = round(opts.style_scale * max(content_img.shape[-2:]))
-        if style_size < 16:
-            raise ValueError(f"style_scale={opts.style_scale:g} makes the style image {style_size} px, below "
-                             "the 16 px VGG19 needs; raise style_scale or size")
+    style_size = opts.style_side(max(content_img.shape[-2:]))
+    if style_size is not None and style_size < 16:
+        raise ValueError(f"style_scale={opts.style_scale:g} makes the style image {style_size} px, below "
+                         "the 16 px VGG19 needs; raise style_scale or size")
     style_imgs = [images.load_image(s, size=style_size) for s in sources]
     # What the optimiser paints (the photo, or its luminance) and the styles it is shown.
     painted, style_imgs = _apply_colour_mode(opts.preserve_colour, content_img, style_imgs)

@@ -191,7 +191,7 @@ class Job:
         elapsed = self.times[-1]
         content = images.load_image(r.content_img, size=o.size)
         # The style images at the size stylize used (style_size, or style_scale times the result's).
-        style_px = o.style_size or (round(o.style_scale * max(content.shape[-2:])) if o.style_scale != 1 else o.size)
+        style_px = o.style_side(max(content.shape[-2:]))
         sources = r.style_img if isinstance(r.style_img, (list, tuple)) else [r.style_img]
         styles = [images.load_image(src, size=style_px) for src in sources]
         result = Result(image, hist, o, {"setup_s": math.nan, "optimize_s": elapsed,

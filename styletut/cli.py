@@ -1,6 +1,8 @@
 """The ``styletut`` command line.
 
     styletut stylize CONTENT STYLE [STYLE ...] -o OUT.png [--size 256 --steps 150 ...]
+    styletut stylize CONTENT -o OUT.png --fast fast-swirls       (one pass, lesson 11)
+    styletut stylize CONTENT STYLE -o OUT.png --adain             (any style, one pass)
     styletut samples OUTDIR
     styletut layers
 
@@ -90,9 +92,9 @@ def _parser() -> argparse.ArgumentParser:
                        description="Paint CONTENT in the style of STYLE and write OUT. Ctrl-C stops early and "
                                    "still saves the best image.")
     s.add_argument("content", help="image path, sample:NAME or procedural:NAME[:SEED]")
-    s.add_argument("style", nargs="+",
+    s.add_argument("style", nargs="*",
                    help="image path, sample:NAME or procedural:NAME[:SEED]; several to blend them "
-                        "(--style-blend) or to give each a region (--style-masks)")
+                        "(--style-blend) or to give each a region (--style-masks); none with --fast")
     s.add_argument("-o", "--output", required=True,
                    help="output image (.png or .jpg); written atomically, never over an input")
     _add_option_flags(s)
@@ -104,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
                         "each checkpoint restarts its curvature memory")
     s.add_argument("--resume", action="store_true",
                    help="continue the run saved in OUT.ckpt (same inputs and options; --steps may grow)")
+    one = s.add_argument_group("one pass of a trained network instead of optimising (lesson 11)")
+    one.add_argument("--fast", metavar="MODEL", default=None,
+                     help="a per-style network: a shipped name (fast-swirls) or a .pt file you trained; "
+                          "give no STYLE, the network's is fixed")
+    one.add_argument("--adain", action="store_true",
+                     help="any style in one pass with the shipped AdaIN decoder; one STYLE")
+    one.add_argument("--adain-decoder", metavar="FILE", default=None,
+                     help="with --adain: a decoder file you trained instead of the shipped one")
+    one.add_argument("--alpha", type=float, default=None,
+                     help="with --adain: 0 keeps the photo, 1 the full style (default 1)")
 
     m = sub.add_parser("samples", help="write the sample photos and procedural styles to a folder")
     m.add_argument("outdir")
@@ -124,6 +136,14 @@ def _stylize(args) -> int:
 
     options = {k: v for k, v in vars(args).items()
                if k in {f.name for f in dataclasses.fields(StylizeOptions)}}
+    if args.fast is not None or args.adain:
+        return _one_pass(args, options)
+    if args.adain_decoder is not None:
+        raise SystemExit("styletut: --adain-decoder goes with --adain")
+    if args.alpha is not None:
+        raise SystemExit("styletut: --alpha goes with --adain (the content-style mix of one AdaIN pass)")
+    if not args.style:
+        raise SystemExit("styletut: give at least one STYLE image (or --fast MODEL for a trained network)")
     ckpt = checkpoint_path(args.output)
     try:
         # Bad options fail here, before torch is even imported.
@@ -164,6 +184,68 @@ def _stylize(args) -> int:
     print(f"wrote {path}{note}: {h.steps_done} steps{resumed}, {start}{h.best_loss:.4g}, "
           f"{t['per_step_s']:.3f} s/step, {t['setup_s'] + t['optimize_s']:.1f} s in all")
     return 130 if h.interrupted else 0
+
+
+# The options a one-pass network uses (the style's size matters to AdaIN); every other
+# StylizeOptions flag steers optimisation.
+_ONE_PASS_OPTIONS = ("size", "device", "style_size", "style_scale")
+
+
+def _one_pass(args, options: dict) -> int:
+    """``--fast`` / ``--adain``: one pass of a trained network, no optimisation."""
+    import time
+
+    flag = "--fast" if args.fast is not None else "--adain"
+    try:
+        if args.fast is not None and args.adain:
+            raise ValueError("choose one of --fast and --adain")
+        if args.adain_decoder is not None and not args.adain:
+            raise ValueError("--adain-decoder goes with --adain")
+        if args.fast is not None and args.style:
+            raise ValueError(f"--fast paints the one style its network was trained on; drop the STYLE "
+                             f"argument ({' '.join(args.style)}), or use --adain for any style")
+        if args.adain and len(args.style) != 1:
+            raise ValueError(f"--adain takes exactly one STYLE image, got {len(args.style)}")
+        if args.alpha is not None and not args.adain:
+            raise ValueError("--alpha goes with --adain")
+        if args.alpha is not None and not 0.0 <= args.alpha <= 1.0:
+            raise ValueError(f"--alpha must lie in [0, 1], got {args.alpha}")
+        from .options import StylizeOptions
+
+        flag_of = {f.name: f.metadata["flag"] or "--" + f.name.replace("_", "-")
+                   for f in dataclasses.fields(StylizeOptions)}
+        names = [flag_of[k] for k in options if k not in _ONE_PASS_OPTIONS]
+        names += (["--checkpoint"] if args.checkpoint else []) + (["--resume"] if args.resume else [])
+        if names:
+            raise ValueError(f"{', '.join(names)} only affect(s) optimisation, and a trained network makes one "
+                             f"pass ({flag} uses only --size, --device, --style-size and --style-scale): drop them")
+        opts = StylizeOptions.from_kwargs(**options)  # checks --size and --device
+    except (ValueError, TypeError) as err:
+        raise SystemExit(f"styletut: {err}") from None
+    from . import zoo
+    from .images import check_output_path, load_image, save_image
+    from .runtime import resolve_device
+
+    try:
+        specs = [args.content, *args.style]
+        out = check_output_path(args.output, inputs=[s for s in specs if Path(s).exists()])
+        t0 = time.perf_counter()
+        name = args.fast if args.fast is not None else (args.adain_decoder or "adain")
+        model = zoo.load_model(name, device=resolve_device(opts.device))
+        content_img = load_image(_source(args.content, opts.size, "content"), size=opts.size)
+        style_img = None
+        if args.adain:
+            side = opts.style_side(max(content_img.shape[-2:]))
+            style_img = load_image(_source(args.style[0], side, "style"), size=side)
+        t1 = time.perf_counter()
+        image = zoo.run(model, content_img, style_img, alpha=1.0 if args.alpha is None else args.alpha)
+        t2 = time.perf_counter()
+        path = save_image(image, out)
+    except (ValueError, TypeError, OSError, RuntimeError) as err:
+        raise SystemExit(f"styletut: {err}") from None
+    h, w = image.shape[-2:]
+    print(f"wrote {path}: {w}x{h}, one pass in {t2 - t1:.2f} s ({t1 - t0:.1f} s to load)")
+    return 0
 
 
 def _samples(args) -> int:

@@ -1,6 +1,6 @@
 """The course's images, all offline: sample photos and procedural styles.
 
-Photos come from the sample data that scikit-image and matplotlib install on
+Photos come from the sample data that scikit-image, matplotlib and scikit-learn install on
 disk; "paintings" are painted by :mod:`styletut.styles` with NumPy, since no
 artwork ships with the course. Both arrive as ``(1, 3, H, W)`` tensors in
 [0, 1], through :func:`styletut.images.load_image`.
@@ -29,6 +29,15 @@ def _skimage(name: str):
     return load
 
 
+def _sklearn(name: str):
+    def load() -> np.ndarray:
+        from sklearn.datasets import load_sample_image  # two JPEGs inside the package, read from disk
+
+        return load_sample_image(f"{name}.jpg")
+
+    return load
+
+
 def _grace_hopper() -> np.ndarray:
     from matplotlib import cbook
 
@@ -43,6 +52,14 @@ _SAMPLES = {
     "rocket": _skimage("rocket"),
     "hubble_deep_field": _skimage("hubble_deep_field"),
     "grace_hopper": _grace_hopper,
+    # More photos on disk, which the one-pass networks of lesson 11 train on
+    # (styletut.photos); camera and coins are grey (load_image makes them RGB).
+    "retina": _skimage("retina"),
+    "immunohistochemistry": _skimage("immunohistochemistry"),
+    "camera": _skimage("camera"),
+    "coins": _skimage("coins"),
+    "china": _sklearn("china"),
+    "flower": _sklearn("flower"),
 }
 
 
@@ -57,11 +74,12 @@ def list_samples() -> list[str]:
 
 
 def sample(name: str, size: int | tuple[int, int] | None = None, device=None) -> torch.Tensor:
-    """A sample photograph that ships with scikit-image or matplotlib.
+    """A sample photograph that ships with scikit-image, matplotlib or scikit-learn.
 
     Args:
         name: one of :func:`list_samples` (astronaut, chelsea, coffee, rocket,
-            hubble_deep_field, grace_hopper).
+            hubble_deep_field, grace_hopper, retina, immunohistochemistry,
+            camera, coins, china, flower).
         size: optional longest side in pixels, or an exact ``(height, width)``.
         device: where to put the tensor (default: CPU).
 

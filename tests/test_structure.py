@@ -37,11 +37,18 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("foundation", {"runtime", "files", "box_lbfgs"}),
     # One idea each, independent of one another. `images` is pure I/O and
     # never meets the painter `styles`.
-    ("leaves", {"images", "styles", "weights", "losses", "optim", "colour"}),
+    ("leaves", {"images", "styles", "weights", "losses", "optim", "colour", "training"}),
     # Leaves put together: sample photos and painted styles as image tensors;
     # the weights in a network; style statistics beside the Gram loss; region
     # masks from shapes or image files.
     ("assembled", {"data", "features", "statistics", "regions"}),
+    # The sample photos the one-pass networks train on, as random crops.
+    ("training photos", {"photos"}),
+    # Networks that stylise in one pass, trained with the generic loop of
+    # `training` on `photos`: one per style (Johnson), any style (AdaIN).
+    ("one-pass networks", {"fastnet", "adain"}),
+    # The trained networks that ship, found by name and checked by hash.
+    ("shipped networks", {"zoo"}),
     # What a run is asked to do, validated; whether it fits in memory.
     ("run settings", {"options", "memory"}),
     ("checkpoints", {"checkpoint"}),

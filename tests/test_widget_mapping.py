@@ -22,8 +22,10 @@ from styletut.optim import DEFAULT_LR, OPTIMIZERS
 from styletut.options import DEFAULT_STYLE_WEIGHT, INITS, StylizeOptions
 from styletut.regions import make_mask
 from styletut.runtime import DEVICES
-from styletut.widgets.mapping import (COMPLEMENT, LAYER_CHOICES, MAX_PANEL_STYLES, PASSED_THROUGH, grid_layers,
-                                      log_slider_range, options_from_values, passed_through, round_sig,
+from styletut import zoo
+from styletut.widgets.mapping import (COMPLEMENT, LAYER_CHOICES, MAX_PANEL_STYLES, OPTIMISE, PASSED_THROUGH,
+                                      grid_layers, log_slider_range, method_choices, method_kind, method_label,
+                                      one_pass_call, options_from_values, passed_through, round_sig,
                                       start_value, style_count, style_scale_range, style_weight_range,
                                       values_from_options)
 
@@ -459,6 +461,69 @@ def test_a_control_the_options_forbid_together_names_the_fix():
         options_from_values(values(style_stats="meanstd", style_norm="tutorial"))
     with pytest.raises(ValueError, match="style_size=48 and style_scale=2 both set"):
         options_from_values(values(style_scale=2.0), {"style_size": 48})
+
+
+# --------------------------------------------------------------------------- the Method (issue 13)
+
+
+def test_the_method_offers_optimisation_then_every_shipped_network_by_kind():
+    choices = method_choices()
+    assert [v for _, v in choices] == [OPTIMISE, *zoo.list_models()]
+    labels = dict((v, label) for label, v in choices)
+    assert labels["fast-swirls"] == "fast network: fast-swirls" and labels["adain"] == "AdaIN (any style)"
+    assert len(set(labels.values())) == len(labels), "every choice reads differently"
+    assert method_kind(OPTIMISE) is None
+    assert {name: method_kind(name) for name in zoo.list_models()} == \
+        {name: zoo.model_info(name).kind for name in zoo.list_models()}
+    with pytest.raises(ValueError, match="unknown method 'picasso'; choose one of: optimise, adain, fast-swirls"):
+        method_kind("picasso")
+
+
+def test_a_second_adain_decoder_would_be_told_apart_by_name(monkeypatch):
+    extra = zoo.ModelInfo("adain-relu4_1", "adain", "x.pt", "0" * 64, "by hand")
+    monkeypatch.setitem(zoo._MODELS, extra.name, extra)
+    assert method_label("adain-relu4_1") == "AdaIN (any style): adain-relu4_1"
+    assert method_label("adain") == "AdaIN (any style)"
+
+
+def _one_pass_parts(call: str) -> tuple[str, dict, list[str], dict]:
+    """``zoo.run(zoo.load_model(name, **load), *images, **kw)`` read with ``ast``: name, load kwargs, images, kw."""
+    node = ast.parse(call, mode="eval").body
+    assert isinstance(node, ast.Call) and ast.unparse(node.func) == "zoo.run"
+    load, *imgs = node.args
+    assert isinstance(load, ast.Call) and ast.unparse(load.func) == "zoo.load_model" and len(load.args) == 1
+    return (ast.literal_eval(load.args[0]), {k.arg: ast.literal_eval(k.value) for k in load.keywords},
+            [ast.unparse(i) for i in imgs], {k.arg: ast.literal_eval(k.value) for k in node.keywords})
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.05, 0.30000000000000004, 0.5, 1.0])
+def test_the_one_pass_call_names_the_network_its_images_and_alpha(alpha):
+    c, s = "sample('chelsea', size=256)", "procedural('swirls', 256, seed=0)"
+    assert one_pass_call("fast-swirls", c) == "zoo.run(zoo.load_model('fast-swirls'), sample('chelsea', size=256))"
+    name, load, imgs, kw = _one_pass_parts(one_pass_call("adain", c, s, alpha))
+    assert (name, load, imgs) == ("adain", {}, [c, s])
+    assert kw == {"alpha": round_sig(alpha, 3)}  # slider noise rounded, and always written for AdaIN
+    assert _one_pass_parts(one_pass_call("adain", c, s))[3] == {"alpha": 1.0}
+
+
+def test_the_one_pass_call_names_a_device_other_than_auto():
+    c = "sample('chelsea', size=64)"
+    assert _one_pass_parts(one_pass_call("fast-swirls", c, device="auto"))[1] == {}
+    assert _one_pass_parts(one_pass_call("fast-swirls", c, device="cuda"))[1] == {"device": "cuda"}
+
+
+def test_the_one_pass_call_refuses_what_the_network_cannot_take():
+    c, s = "sample('chelsea', size=64)", "procedural('swirls', 64, seed=0)"
+    with pytest.raises(ValueError, match="paints the one style it was trained on"):
+        one_pass_call("fast-swirls", c, s)
+    with pytest.raises(ValueError, match="paints the one style it was trained on"):
+        one_pass_call("fast-swirls", c, alpha=0.5)
+    with pytest.raises(ValueError, match="needs a style image"):
+        one_pass_call("adain", c)
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\]"):
+        one_pass_call("adain", c, s, alpha=1.5)
+    with pytest.raises(ValueError, match="stylize"):
+        one_pass_call(OPTIMISE, c)
 
 
 # --------------------------------------------------------------------------- structure

@@ -26,11 +26,16 @@ from styletut.losses import STYLE_NORMS
 from styletut.names import COLOUR_MODES, MASK_SHAPES, STYLE_STATS
 from styletut.optim import DEFAULT_LR, OPTIMIZERS
 from styletut.options import INITS, StylizeOptions
-from styletut.runtime import DEVICES
+from styletut.runtime import DEVICES, resolve_device
 from styletut.styles import procedural_param_ranges, procedural_params
+from styletut import zoo
+from styletut.adain import AdaIN, Decoder
+from styletut.fastnet import TransformNet
 from styletut.widgets import PanelResult, StylePanel, panel
 from styletut.widgets import job as job_module
-from styletut.widgets.mapping import LAYER_CHOICES
+from styletut.widgets.mapping import LAYER_CHOICES, OPTIMISE, method_choices
+from styletut.widgets.render import code_text
+from styletut.widgets.settings import OPTIMISATION_NAMES
 
 # Shallow layers keep each step cheap: the extractor stops at relu2_2.
 FAST = dict(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
@@ -623,3 +628,260 @@ def test_an_error_mid_run_keeps_the_photos_colours(monkeypatch):
     painted = item.result.painted
     assert painted is not None and not torch.equal(item.image, painted)
     torch.testing.assert_close(item.image, keep_luminance(painted, load_image(sample("chelsea"), size=32)))
+
+
+# --------------------------------------------------------------------------- one pass of a network (issue 13)
+#
+# The shipped model files may not exist yet (they are trained by make train-fast /
+# make train-adain): these tests give zoo.load_model tiny untrained networks instead.
+
+
+@pytest.fixture(scope="module")
+def tiny_networks():
+    """A tiny network of each kind, under the shipped names (built once: AdaIN builds a VGG19 encoder)."""
+    torch.manual_seed(0)
+    return {"fast-swirls": TransformNet(4, 1).eval(), "adain": AdaIN(Decoder("relu2_1", 4)).eval()}
+
+
+@pytest.fixture()
+def networks(monkeypatch, tiny_networks):
+    """``zoo.load_model`` gives the tiny networks; the list records each load as ``(name, device)``."""
+    loads = []
+
+    def load_model(name, device=None):
+        loads.append((name, device))
+        return tiny_networks[name]
+
+    monkeypatch.setattr(zoo, "load_model", load_model)
+    return loads
+
+
+def _one_pass_parts(call: str) -> tuple[str, list[str], dict]:
+    """The echoed ``zoo.run(zoo.load_model(name), *images, **kw)``, read with ``ast``: name, images, kw."""
+    node = ast.parse(call, mode="eval").body
+    assert isinstance(node, ast.Call) and ast.unparse(node.func) == "zoo.run"
+    load, *imgs = node.args
+    assert isinstance(load, ast.Call) and ast.unparse(load.func) == "zoo.load_model"
+    return (ast.literal_eval(load.args[0]), [ast.unparse(i) for i in imgs],
+            {k.arg: ast.literal_eval(k.value) for k in node.keywords})
+
+
+def test_the_method_control_offers_optimisation_and_every_network():
+    p = panel(size=64)
+    assert p.method.value == OPTIMISE and list(p.method.options) == method_choices()
+    assert [v for _, v in p.method.options] == [OPTIMISE, *zoo.list_models()]
+    assert "fast network: fast-swirls" in dict(p.method.options) and "AdaIN (any style)" in dict(p.method.options)
+    assert (p.alpha.min, p.alpha.max, p.alpha.step, p.alpha.value) == (0.0, 1.0, 0.05, 1.0)
+    assert p.alpha.layout.display == "none"  # AdaIN's only
+    assert "styletut-method" in p.method._dom_classes
+    with pytest.raises(ValueError, match="unknown method 'picasso'; choose one of: optimise"):
+        panel(method="picasso")
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\]"):
+        panel(method="adain", alpha=2.0)
+
+
+@pytest.mark.parametrize("method", [v for _, v in method_choices()])
+def test_every_method_round_trips_through_the_echoed_call(bare, method):
+    p = bare
+    _set_controls(p)
+    p.alpha.value = 0.35
+    p.method.value = method
+    try:
+        call = p.call()
+        if method == OPTIMISE:
+            content, style, opts = _parse_call(call)
+            assert opts == p.options() and content == "sample('chelsea')"
+            return
+        name, imgs, kw = _one_pass_parts(call)
+        assert name == method
+        assert imgs[0] == "sample('chelsea', size=64)"  # a network does not resize: the photo comes sized
+        if zoo.model_info(method).kind == "adain":
+            assert imgs[1:] == ["procedural('swirls', 64, seed=0)"] and kw == {"alpha": 0.35}
+        else:
+            assert imgs[1:] == [] and kw == {}
+    finally:
+        p.method.value = OPTIMISE
+
+
+def test_a_fast_network_runs_once_and_its_echo_reproduces_it(networks, tiny_networks):
+    p = panel(size=40, steps=3, method="fast-swirls")
+    placeholder, empty_plot = p.preview.value, p.plot.value
+    item = p.run(timeout=120)
+    assert item is not None and item.error is None, p.message
+    assert isinstance(item, PanelResult) and item.one_pass and item.method == "fast-swirls"
+    assert item.image.shape == (1, 3, 27, 40)  # chelsea is 300x451: longest side 40
+    assert item.result is None and item.steps_done == 0 and item.alpha is None
+    assert 0 < item.seconds < 30 and item.pass_s == item.seconds
+    assert (item.options.size, item.options.device) == (40, "auto")
+    assert item.call == "zoo.run(zoo.load_model('fast-swirls'), sample('chelsea', size=40))"
+    assert item.code.startswith("from styletut import zoo\nfrom styletut.data import sample\n")
+    # It is the network's image of the photo at that size ...
+    expected = tiny_networks["fast-swirls"](sample("chelsea", size=40))
+    torch.testing.assert_close(item.image, expected)
+    # ... and the pasted code gives the same image.
+    ns: dict = {}
+    exec(item.code, ns)
+    torch.testing.assert_close(ns["result"], item.image)
+    # Shown like any result: preview, a note where the loss plot was, progress, echo, compare card.
+    with Image.open(io.BytesIO(bytes(p.preview.value))) as im:
+        assert im.size == (40, 27)
+    assert p.preview.value != placeholder and p.plot.value != empty_plot
+    assert (p.progress.value, p.progress.max, p.progress.bar_style) == (1, 1, "success")
+    assert "one pass" in p.status.value and "zoo.run(zoo.load_model(&#x27;fast-swirls&#x27;)" in p.echo.value
+    card = p._compare_cards[0]
+    assert card.box.layout.display == "" and "fast network fast-swirls" in card.text.value
+    assert "one pass in" in card.text.value and "one pass (done)" in item.summary()
+    assert not p.running and not p.run_button.disabled and p.stop_button.disabled
+    # The network is loaded once per (name, device) and kept.
+    assert p.run(timeout=120) is not None and len(p.results) == 2
+    here = resolve_device("auto")  # the panel's device "auto": CUDA where there is one
+    assert [load for load in networks if load[1] is not None] == [("fast-swirls", here)]  # (the echo's: None)
+    torch.testing.assert_close(p.results[1].image, item.image)
+    p.device.value = "cpu"  # a device picked is echoed (zoo.load_model's default is the CPU, not "auto")
+    assert p.call() == "zoo.run(zoo.load_model('fast-swirls', device='cpu'), sample('chelsea', size=40))"
+
+
+def test_adain_uses_the_style_picker_and_alpha(networks, tiny_networks):
+    p = panel(size=40, method="adain", style="waves", style_seed=3)
+    assert p.alpha.layout.display == "" and not p.style.kind.disabled
+    p.style_scale.value = 2.0  # the style is used at the size the options give (style_side)
+    p.alpha.value = 0.0
+    photo_only = p.run(timeout=120)
+    assert photo_only is not None and photo_only.error is None, p.message
+    p.alpha.value = 1.0
+    styled = p.run(timeout=120)
+    assert styled.image.shape == photo_only.image.shape == (1, 3, 27, 40)
+    assert not torch.allclose(styled.image, photo_only.image), "alpha is used"
+    for item, alpha in ((photo_only, 0.0), (styled, 1.0)):
+        name, imgs, kw = _one_pass_parts(item.call)
+        assert (name, imgs, kw) == ("adain", ["sample('chelsea', size=40)", "procedural('waves', 80, seed=3)"],
+                                    {"alpha": alpha})
+        assert item.alpha == alpha and f"alpha {alpha:g}" in item.summary()
+        ns: dict = {}
+        exec(item.code, ns)
+        torch.testing.assert_close(ns["result"], item.image)
+    direct = zoo.run(tiny_networks["adain"], sample("chelsea", size=40), procedural("waves", 80, seed=3))
+    torch.testing.assert_close(styled.image, direct)
+    panel_loads = [load for load in networks if load[1] is not None]  # (the echoes load with device None)
+    assert panel_loads == [("adain", resolve_device("auto"))]  # once for both runs
+
+
+def test_a_network_switches_the_optimisation_controls_off_and_optimise_back_on():
+    p = panel(size=64, optimizer="adam")
+    assert not p.use_tv.value  # TV is off by default: its slider is off for its own reason, and stays so
+    assert not p.steps.disabled and not p.lr.disabled and p.tv_weight.disabled
+    p.method.value = "fast-swirls"
+    for name in OPTIMISATION_NAMES:
+        widget = getattr(p, name)
+        for w in (widget.values() if isinstance(widget, dict) else [widget]):
+            assert w.disabled, f"{name} applies to optimisation only"
+    assert not p.size.disabled and not p.device.disabled
+    assert p.style_scale.disabled  # a fast network's style is fixed
+    assert p.style.kind.disabled and p.style.procedural.disabled and p.style.seed.disabled
+    assert all(w.disabled for w in p.style.params.values())
+    assert "paints the one style it was trained on" in p.style.note.value
+    assert zoo.model_info("fast-swirls").trained[:40] in html.unescape(p.style.note.value)
+    assert p.style.note.layout.display == "" and p._settings.one_pass_note.layout.display == ""
+    assert not p.content.kind.disabled  # the photo applies to every method
+    p.use_content.value = False
+    p.use_content.value = True  # a tick while a network is chosen does not switch its slider back on
+    assert p.content_weight.disabled
+    p.method.value = "adain"
+    assert not p.style.kind.disabled and not p.style_scale.disabled and p.style.note.layout.display == "none"
+    assert p.style2.disabled and p.blend.disabled and p.region.disabled and p.steps.disabled
+    p.method.value = OPTIMISE
+    for name in ("steps", "levels", "optimizer", "lr", "init", "seed", "weights", "pooling", "style_norm",
+                 "use_tv", "content_weight", "style_weight", "preserve_colour", "style_stats", "style_scale",
+                 "style2", "style2_seed", "blend", "region"):
+        assert not getattr(p, name).disabled, name
+    assert not any(w.disabled for grid in (p.content_layers, p.style_layers, p.style_layer_weights)
+                   for w in grid.values())
+    assert p.tv_weight.disabled and p.alpha.layout.display == "none"
+    assert p._settings.one_pass_note.layout.display == "none"
+    p.optimizer.value = "lbfgs"
+    assert p.lr.disabled  # L-BFGS's own reason, as before
+    assert p.options().changed() == {"size": 64, "num_steps": p.steps.value}  # every value kept
+
+
+def test_settings_only_optimisation_checks_do_not_stop_a_network(networks):
+    p = panel(size=32, steps=2, **FAST)
+    for box in p.style_layers.values():
+        box.value = False
+    assert not p.start() and "tick at least one style layer" in p.message
+    p.method.value = "fast-swirls"
+    item = p.run(timeout=120)
+    assert item is not None and item.error is None and p.message == ""
+
+
+def test_restore_brings_the_method_back(networks, finished):
+    p = finished[0]
+    optimised = p.results[0]
+    p.method.value = "fast-swirls"
+    p.size.value = 48
+    item = p.run(timeout=120)
+    assert item is not None and item.one_pass, p.message
+    p.method.value, p.size.value = OPTIMISE, 64
+    card = next(c for c in p._compare_cards if c._result is item)
+    card.restore.click()
+    assert (p.method.value, p.size.value) == ("fast-swirls", 48) and p.steps.disabled
+    assert p.call() == item.call
+    p._compare_cards[0].restore.click()  # the optimisation: optimise again, with its options
+    assert p.method.value == OPTIMISE and not p.steps.disabled and p.options() == optimised.options
+
+
+def test_restore_brings_adain_and_its_alpha_back(networks):
+    p = panel(size=32, method="adain", alpha=0.25)
+    item = p.run(timeout=120)
+    assert item is not None and item.alpha == 0.25, p.message
+    p.method.value, p.alpha.value = "fast-swirls", 1.0
+    p._compare_cards[0].restore.click()
+    assert (p.method.value, p.alpha.value) == ("adain", 0.25) and p.call() == item.call
+
+
+def test_a_network_that_fails_to_load_gives_the_run_error(monkeypatch):
+    def refuse(name, device=None):
+        raise ValueError(f"{name}: sha256 differs from the recorded hash")
+
+    monkeypatch.setattr(zoo, "load_model", refuse)
+    p = panel(size=32, method="fast-swirls")
+    assert p.run(timeout=60) is None and p.results == []
+    assert p.message == "the run failed: ValueError: fast-swirls: sha256 differs from the recorded hash"
+    assert p.status.value == "failed" and p.progress.bar_style == "danger"
+    assert not p.running and not p.run_button.disabled and p.stop_button.disabled
+
+
+def test_adain_without_an_uploaded_style_says_so(networks):
+    p = panel(size=32, method="adain")
+    p.style.kind.value = "upload"
+    assert not p.start() and "no style image uploaded" in p.message and networks == []
+
+
+def test_stop_while_the_network_loads_skips_the_pass_and_the_panel_runs_again(monkeypatch, tiny_networks):
+    import threading
+
+    release = threading.Event()
+
+    def slow_load(name, device=None):
+        release.wait(30)
+        return tiny_networks[name]
+
+    monkeypatch.setattr(zoo, "load_model", slow_load)
+    p = panel(size=32, method="fast-swirls")
+    assert p.start() and p.running and not p.stop_button.disabled
+    p.stop_button.click()
+    release.set()
+    assert p.wait(timeout=60) is None and p.results == []
+    assert "stopped before the pass" in p.status.value and p.message == ""
+    assert not p.running and not p.run_button.disabled
+    item = p.run(timeout=60)  # Stop leaves the panel ready, and the network loaded
+    assert item is not None and item.error is None and item.image.shape == (1, 3, 21, 32)
+
+
+def test_the_code_of_a_network_imports_zoo_and_the_images():
+    code = code_text("zoo.run(zoo.load_model('adain'), load_image('a.png', size=64), sample('coffee', size=64), "
+                     "alpha=1.0)", "load_image('a.png', size=64)", "sample('coffee', size=64)")
+    assert code.splitlines()[:3] == ["from styletut import zoo", "from styletut.data import sample",
+                                     "from styletut.images import load_image"]
+    assert "stylize" not in code and code.endswith("result = zoo.run(zoo.load_model('adain'), "
+                                                   "load_image('a.png', size=64), sample('coffee', size=64), "
+                                                   "alpha=1.0)")

@@ -2,7 +2,8 @@
 
 A card lists a result's main settings, and the Controls it used (colours,
 statistics, style scale, a second style and its region) when they differ
-from the defaults.
+from the defaults; for one pass of a network, the network, size, device and
+the pass's time.
 """
 
 from __future__ import annotations
@@ -48,16 +49,25 @@ class CompareCard:
             return
         o = item.options
         outcome = "" if item.outcome == "done" else f" ({item.outcome})"
-        lines = [f"{o.optimizer}, {item.steps_done}/{o.num_steps} steps{outcome}",
-                 f"{o.size} px, init {o.init}, seed {o.seed}",
-                 f"α={o.content_weight:g} β={o.beta:g} γ={o.tv_weight:g}",
-                 f"style: {', '.join(o.style_layers)}",
-                 *_controls_lines(item),
-                 f"loss {item.final_loss:.3g} in {item.result.timings['optimize_s']:.1f} s"]
+        if item.one_pass:
+            lines = [f"{item.method_text}{outcome}", f"{o.size} px, device {o.device}",
+                     f"one pass in {item.seconds:.2f} s"]
+        else:
+            lines = self._optimisation_lines(item, outcome)
         self.text.value = (f"<div style='font-size:11px;line-height:1.3'><b>#{item.number}</b> "
                            + "<br>".join(html.escape(l) for l in lines) + "</div>")
         self.image.value = png(item.image)
         self.box.layout.display = ""
+
+    @staticmethod
+    def _optimisation_lines(item: PanelResult, outcome: str) -> list[str]:
+        o = item.options
+        return [f"{o.optimizer}, {item.steps_done}/{o.num_steps} steps{outcome}",
+                f"{o.size} px, init {o.init}, seed {o.seed}",
+                f"α={o.content_weight:g} β={o.beta:g} γ={o.tv_weight:g}",
+                f"style: {', '.join(o.style_layers)}",
+                *_controls_lines(item),
+                f"loss {item.final_loss:.3g} in {item.result.timings['optimize_s']:.1f} s"]
 
     def _on_restore(self, _) -> None:
         if self._result is not None:

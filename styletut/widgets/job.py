@@ -1,5 +1,9 @@
 """One run of the panel in a background thread: ``stylize``, live feedback, Stop, errors.
 
+:class:`Job` optimises (``stylize``); :class:`OnePassJob` runs one pass of a
+trained network (:mod:`styletut.zoo`) in the same machinery, so Run, Stop,
+the result area, the compare row and the error line work alike for both.
+
 ipywidgets 8 sends widget updates from any thread, so the run writes its
 progress, preview and plot straight into the panel's widgets while the
 notebook's kernel stays free for clicks (Stop among them). A run with a
@@ -18,14 +22,14 @@ from typing import Callable
 
 import torch
 
-from .. import colour, images
+from .. import colour, images, zoo
 from ..optim import History, StepInfo, StopFlag
 from ..options import StylizeOptions
 from ..transfer import Result, stylize
-from .render import code_text, loss_plot_png, png
+from .render import code_text, loss_plot_png, note_png, png
 from .result import PanelResult
 
-__all__ = ["RunRequest", "RunView", "Job"]
+__all__ = ["RunRequest", "RunView", "Job", "OnePassRequest", "OnePassJob"]
 
 _PREVIEW_EVERY_S = 0.4   # at most this often a new preview PNG ...
 _PLOT_EVERY_S = 1.0      # ... and a new loss plot (matplotlib costs ~50 ms)
@@ -201,3 +205,89 @@ class Job:
         self.view.preview.value = png(image)
         self.view.plot.value = loss_plot_png(self.losses, len(self.times))
         return self._item(result, error)
+
+
+@dataclass(frozen=True)
+class OnePassRequest:
+    """One pass of a shipped network, fixed when Run is pressed.
+
+    Attributes:
+        number: the run's number in the panel.
+        method: the :mod:`styletut.zoo` name of the network.
+        options: what applies to a network: ``size``, ``device`` and, for
+            AdaIN, the style's size (see :class:`~styletut.widgets.PanelResult`).
+        device: where the network runs (``options.device`` resolved).
+        content_img: the photo at the run's size ``(1, 3, H, W)`` (a network does not resize).
+        style_img: AdaIN's style image at its size; ``None`` for a fast network.
+        alpha: AdaIN's content-style mix; ``None`` for a fast network.
+        call, code: the echoed ``zoo.run(...)`` and the same with its imports.
+        upload_names: names of uploaded files the echoed call reads.
+    """
+
+    number: int
+    method: str
+    options: StylizeOptions
+    device: torch.device
+    content_img: torch.Tensor
+    style_img: torch.Tensor | None
+    alpha: float | None
+    call: str
+    code: str
+    upload_names: tuple[str, ...] = ()
+
+
+class OnePassJob:
+    """One pass of a trained network (in the thread that calls :meth:`run`), shown in a :class:`RunView`.
+
+    Loading the network may take a moment the first time (AdaIN builds its
+    VGG19 encoder); the pass itself takes a fraction of a second and cannot
+    be interrupted, so Stop, pressed while the network loads, skips the pass.
+
+    Args:
+        request: what to run.
+        view: where to show it.
+        stop: the flag the Stop button sets.
+        on_finish: called once at the end with ``(PanelResult or None, error message or None)``.
+        load: ``load(name, device)`` returns the network (the panel caches them).
+    """
+
+    def __init__(self, request: OnePassRequest, view: RunView, stop: StopFlag,
+                 on_finish: Callable[[PanelResult | None, str | None], None],
+                 load: Callable[[str, torch.device], torch.nn.Module]):
+        self.request, self.view, self.stop, self.on_finish, self.load = request, view, stop, on_finish, load
+
+    def run(self) -> None:
+        """Load, pass, show; never raises (errors go to ``on_finish``, as a run's do)."""
+        item, error = None, None
+        r, v = self.request, self.view
+        try:
+            t0 = time.perf_counter()
+            model = self.load(r.method, r.device)
+            load_s = time.perf_counter() - t0
+            if self.stop.is_set():
+                v.progress.bar_style = "warning"
+                v.status.value = "stopped before the pass: nothing to show"
+                return
+            v.status.value = f"one pass of {r.method} ..."
+            t1 = time.perf_counter()
+            if r.style_img is None:  # a fast network: its style is fixed
+                image = zoo.run(model, r.content_img)
+            else:
+                image = zoo.run(model, r.content_img, r.style_img, alpha=r.alpha)
+            seconds = time.perf_counter() - t1
+            image = image.detach().cpu().clone()  # a plain tensor (zoo.run's comes from inference mode)
+            h, w = image.shape[-2:]
+            v.preview.value = png(image)
+            v.plot.value = note_png(f"one pass of {r.method}: {seconds:.2f} s\n"
+                                    "a trained network minimises no loss\nwhile it runs: nothing to plot")
+            v.progress.value, v.progress.bar_style = v.progress.max, "success"
+            loaded = f" (network loaded in {load_s:.1f} s)" if load_s >= 0.05 else ""
+            v.status.value = f"done: one pass in {seconds:.2f} s at {w}×{h}{loaded}"
+            item = PanelResult(r.number, image, r.options, r.call, r.code, None, False, r.upload_names,
+                               method=r.method, alpha=r.alpha, pass_s=seconds)
+        except Exception as err:  # noqa: BLE001 - reported in the panel, which must survive any run
+            error = f"the run failed: {type(err).__name__}: {err}"
+            v.progress.bar_style = "danger"
+            v.status.value = "failed"
+        finally:
+            self.on_finish(item, error)

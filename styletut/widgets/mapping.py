@@ -33,6 +33,11 @@ Options the panel has no control for (:data:`PASSED_THROUGH`) travel beside
 the values, unchanged. Options a control cannot show (three styles, two
 regions that are not a shape and its complement) are refused with a message
 that names the fix, never dropped.
+
+The Method control (issue 13) is not a values key: it picks between
+optimising the pixels (:data:`OPTIMISE`, everything above) and one pass of a
+shipped network (:mod:`styletut.zoo`), whose echoed call
+(:func:`one_pass_call`) is ``zoo.run(zoo.load_model(name), content, ...)``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from .. import zoo
 from ..features import list_layers
 from ..names import MASK_SHAPES
 from ..optim import DEFAULT_LR
@@ -47,7 +53,8 @@ from ..options import DEFAULT_STYLE_WEIGHT, MAX_STYLE_SCALE, StylizeOptions
 
 __all__ = ["LAYER_CHOICES", "PASSED_THROUGH", "COMPLEMENT", "MAX_PANEL_STYLES", "grid_layers",
            "values_from_options", "options_from_values", "passed_through", "style_weight_range",
-           "log_slider_range", "style_scale_range", "start_value", "round_sig", "style_count"]
+           "log_slider_range", "style_scale_range", "start_value", "round_sig", "style_count",
+           "OPTIMISE", "method_choices", "method_kind", "method_label", "one_pass_call"]
 
 # The layers people actually use for style transfer: the first two ReLUs of
 # each block (Gatys et al. 2016 take relu*_1 for style and relu4_2 for
@@ -446,3 +453,85 @@ def options_from_values(values: dict, passed_through: dict | None = None) -> Sty
         style_scale=round_sig(float(values["style_scale"]), _WEIGHT_DIGITS),
         style_blend=_style_blend(values, styles), style_masks=_style_masks(values, styles),
         style_stats=values["style_stats"], preserve_colour=values["preserve_colour"], **(passed_through or {}))
+
+
+# --------------------------------------------------------------------------- the Method (issue 13)
+
+OPTIMISE = "optimise"   # the Method value for optimising the pixels (stylize); the others are zoo names
+_KIND_LABELS = {"fast": "fast network: {name}", "adain": "AdaIN (any style)"}
+
+
+def method_label(name: str) -> str:
+    """How the Method control names a choice: by what it does, the networks by kind.
+
+    Example:
+        >>> method_label("optimise"), method_label("fast-swirls"), method_label("adain")
+        ('optimise the pixels', 'fast network: fast-swirls', 'AdaIN (any style)')
+    """
+    if name == OPTIMISE:
+        return "optimise the pixels"
+    kind = zoo.model_info(name).kind
+    if kind == "adain" and name != "adain":  # a second AdaIN decoder is told apart by its name
+        return f"AdaIN (any style): {name}"
+    return _KIND_LABELS.get(kind, kind + ": {name}").format(name=name)
+
+
+def method_choices() -> list[tuple[str, str]]:
+    """The Method control's ``(label, value)`` pairs: optimise first, then each shipped network.
+
+    Example:
+        >>> [v for _, v in method_choices()]
+        ['optimise', 'adain', 'fast-swirls']
+    """
+    return [(method_label(OPTIMISE), OPTIMISE)] + [(method_label(n), n) for n in zoo.list_models()]
+
+
+def method_kind(method: str) -> str | None:
+    """``None`` for :data:`OPTIMISE`, else the network's kind: ``"fast"`` (one style) or ``"adain"`` (any).
+
+    Raises:
+        ValueError: an unknown method (the message lists the choices).
+    """
+    if method == OPTIMISE:
+        return None
+    try:
+        return zoo.model_info(method).kind
+    except ValueError:
+        raise ValueError(f"unknown method {method!r}; choose one of: "
+                         f"{', '.join(v for _, v in method_choices())}") from None
+
+
+def one_pass_call(model: str, content: str, style: str | None = None, alpha: float | None = None,
+                  device: str = "auto") -> str:
+    """Python source of one pass of a shipped network, as the panel echoes it.
+
+    Args:
+        model: a :func:`styletut.zoo.list_models` name.
+        content, style: sources of the images *at the size the pass uses*
+            (``sample('chelsea', size=256)``): a network does not resize.
+        alpha: AdaIN's content-style mix, always written for AdaIN (it is its
+            one knob), rounded to 3 significant digits; ``None`` for a fast network.
+        device: written when not ``"auto"`` (``zoo.load_model`` loads on the CPU by default).
+
+    Raises:
+        ValueError: a style or alpha for a fast network, none for AdaIN, or alpha outside [0, 1].
+
+    Example:
+        >>> one_pass_call("adain", "sample('chelsea', size=256)", "procedural('swirls', 256, seed=0)", 0.5)
+        "zoo.run(zoo.load_model('adain'), sample('chelsea', size=256), procedural('swirls', 256, seed=0), alpha=0.5)"
+    """
+    kind = method_kind(model)
+    if kind is None:
+        raise ValueError("optimising the pixels is a stylize(...) call; one_pass_call is for a network")
+    if kind == "fast" and (style is not None or alpha is not None):
+        raise ValueError(f"{model!r} paints the one style it was trained on: no style image, no alpha")
+    if kind != "fast" and style is None:
+        raise ValueError(f"{model!r} needs a style image")
+    load = f"zoo.load_model({model!r}" + ("" if device == "auto" else f", device={device!r}") + ")"
+    args = [load, content] + ([] if style is None else [style])
+    if kind != "fast":
+        a = round_sig(float(1.0 if alpha is None else alpha), _WEIGHT_DIGITS)
+        if not 0.0 <= a <= 1.0:
+            raise ValueError(f"alpha must lie in [0, 1], got {a:g}")
+        args.append(f"alpha={a!r}")
+    return f"zoo.run({', '.join(args)})"

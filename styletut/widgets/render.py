@@ -14,7 +14,8 @@ from PIL import Image
 
 from .. import images
 
-__all__ = ["THUMB_PX", "PREVIEW_PX", "png", "placeholder_png", "loss_plot_png", "code_text", "echo_html"]
+__all__ = ["THUMB_PX", "PREVIEW_PX", "png", "placeholder_png", "loss_plot_png", "note_png", "code_text",
+           "echo_html"]
 
 THUMB_PX = 112      # thumbnails are rendered at this size
 PREVIEW_PX = 224    # the live preview and the loss plot are this tall
@@ -53,14 +54,11 @@ def loss_plot_png(losses: dict[str, list[float]], num_steps: int) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
+    if not losses:  # before the first run: say what will appear, not an empty log axis
+        return note_png("the loss of each term\nappears here during a run")
     fig = Figure(figsize=(4.2, PREVIEW_PX / 80), dpi=80)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    if not losses:  # before the first run: say what will appear, not an empty log axis
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, "the loss of each term\nappears here during a run", ha="center", va="center",
-                fontsize=10, color="#777", transform=ax.transAxes)
-        return _fig_png(fig)
     for name, values in losses.items():
         steps = np.arange(1, len(values) + 1)
         vals = np.asarray(values, dtype=float)
@@ -79,6 +77,23 @@ def loss_plot_png(losses: dict[str, list[float]], num_steps: int) -> bytes:
     return _fig_png(fig)
 
 
+def note_png(text: str) -> bytes:
+    """A few centred lines of grey text, as PNG bytes the size of the loss plot.
+
+    Shown where the loss plot would be when there is none: before the first
+    run, and after one pass of a network (no loss is minimised).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.2, PREVIEW_PX / 80), dpi=80)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, color="#777", transform=ax.transAxes)
+    return _fig_png(fig)
+
+
 def _fig_png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -86,7 +101,7 @@ def _fig_png(fig) -> bytes:
 
 
 def code_text(call: str, content_expr: str, style_expr: str) -> str:
-    """The ``stylize(...)`` call with the imports it needs and an assignment, ready to paste.
+    """The ``stylize(...)`` (or ``zoo.run(...)``) call with the imports it needs and an assignment, ready to paste.
 
     Example:
         >>> print(code_text("stylize(sample('chelsea'), s)", "sample('chelsea')", "s"))
@@ -94,15 +109,23 @@ def code_text(call: str, content_expr: str, style_expr: str) -> str:
         from styletut.transfer import stylize
         <BLANKLINE>
         result = stylize(sample('chelsea'), s)
+        >>> print(code_text("zoo.run(zoo.load_model('fast-swirls'), sample('chelsea', size=64))",
+        ...                 "sample('chelsea', size=64)", ""))
+        from styletut import zoo
+        from styletut.data import sample
+        <BLANKLINE>
+        result = zoo.run(zoo.load_model('fast-swirls'), sample('chelsea', size=64))
     """
     used = content_expr + style_expr
-    lines = []
+    one_pass = call.startswith("zoo.")
+    lines = ["from styletut import zoo"] if one_pass else []
     data_names = [n for n in ("procedural", "sample") if f"{n}(" in used]
     if data_names:
         lines.append(f"from styletut.data import {', '.join(data_names)}")
     if "load_image(" in used:
         lines.append("from styletut.images import load_image")
-    lines.append("from styletut.transfer import stylize")
+    if not one_pass:
+        lines.append("from styletut.transfer import stylize")
     return "\n".join(lines) + f"\n\nresult = {call}"
 
 

@@ -23,7 +23,7 @@ from ..runtime import DEVICES
 from .mapping import COMPLEMENT, log_slider_range, start_value, style_scale_range, style_weight_range
 from .sources import NO_STYLE, SecondStyle
 
-__all__ = ["Settings", "VALUE_NAMES", "WIDGET_NAMES"]
+__all__ = ["Settings", "VALUE_NAMES", "WIDGET_NAMES", "OPTIMISATION_NAMES"]
 
 # The settings widgets, named as the keys of a values dict (and as StylePanel's attributes).
 _SCALARS = ("size", "steps", "levels", "optimizer", "lr", "lr_auto", "crop_frac", "init", "seed", "device",
@@ -47,6 +47,16 @@ _REGION_LABELS = {"all": "the whole image", "left": "the left half", "right": "t
 _TERMS = (("content_weight", "use_content", "content α"), ("style_weight", "use_style", "style β"),
           ("tv_weight", "use_tv", "TV γ"))
 _NOTE = "<div style='font-size:12px;color:#555;max-width:400px;line-height:1.4'>{}</div>"
+# The settings only optimisation uses: off while the Method is a trained network (set_method).
+# Size and device apply to every method; the style scale to optimisation and AdaIN (the style's size).
+OPTIMISATION_NAMES = tuple(n for n in VALUE_NAMES if n not in ("size", "device", "style_scale")) + ("style2",
+                                                                                                   "style2_seed")
+_ONE_PASS_NOTE = {
+    "fast": "A fast network makes one pass and paints the one style it was trained on: only the image size "
+            "and the device apply. The other settings are kept for when you optimise again.",
+    "adain": "AdaIN makes one pass with any style image: the image size, the device and the style scale apply "
+             "(and alpha, next to Run). The other settings are kept for when you optimise again.",
+}
 
 
 def _devices() -> list[str]:
@@ -67,6 +77,7 @@ class Settings:
 
     def __init__(self, layers: tuple[str, ...], style_norm: str):
         self.layers = tuple(layers)
+        self.one_pass: str | None = None   # the Method's network kind ("fast", "adain"); None: optimise
         self.tab = W.Tab(children=[self._run_tab(), self._weights_tab(style_norm), self._layers_tab(),
                                    self._controls_tab()],
                          layout=W.Layout(width="440px", margin="0 0 8px 0"))
@@ -111,7 +122,9 @@ class Settings:
         self.device = W.Dropdown(options=_devices(), description="device", style=label,
                                  layout=W.Layout(width="220px"))
         self.optimizer.observe(self._on_optimizer, "value")
-        return W.VBox([self.size, self.steps, self.levels, self.optimizer, self.lr, self.lr_auto, self.lr_note,
+        self.one_pass_note = W.HTML(layout=W.Layout(display="none"))
+        self.one_pass_note.add_class("styletut-one-pass-note")
+        return W.VBox([self.one_pass_note, self.size, self.steps, self.levels, self.optimizer, self.lr, self.lr_auto, self.lr_note,
                        self.crop_frac, self.init, self.seed, self.device])
 
     def _weights_tab(self, style_norm: str) -> W.VBox:
@@ -125,7 +138,8 @@ class Settings:
             slider = W.FloatLogSlider(value=start_value(name, style_norm), base=10, min=lo, max=hi, step=0.1,
                                       readout_format=".2g", continuous_update=False, layout=W.Layout(width="280px"))
             use = W.Checkbox(value=True, description=title, indent=False, layout=W.Layout(width="90px"))
-            use.observe(lambda ch, s=slider: setattr(s, "disabled", not ch["new"]), "value")
+            use.observe(lambda ch, s=slider: setattr(s, "disabled", self.one_pass is not None or not ch["new"]),
+                        "value")
             setattr(self, name, slider)
             setattr(self, use_name, use)
             rows.append(W.HBox([use, slider]))
@@ -212,6 +226,31 @@ class Settings:
             note = "a mask file takes one style: pick a shape for two"
         self.region_note.value = f"<span style='font-size:12px;color:#555'>{html.escape(note)}</span>"
 
+    def set_method(self, kind: str | None) -> None:
+        """Switch off the settings a method does not use, and back on for optimisation.
+
+        Args:
+            kind: ``None`` to optimise (everything applies); ``"fast"`` or
+                ``"adain"`` for one pass of a trained network: every setting of
+                :data:`OPTIMISATION_NAMES` is disabled (its value kept), and the
+                style scale too for a fast network (its style is fixed).
+        """
+        self.one_pass = kind
+        off = kind is not None
+        for name in OPTIMISATION_NAMES:
+            widget = getattr(self, name)
+            for w in (widget.values() if isinstance(widget, dict) else [widget]):
+                w.disabled = off
+        self.style_scale.disabled = kind == "fast"
+        # What is off for its own reasons stays off: an unticked term's slider, L-BFGS's rate.
+        for name, use_name, _ in _TERMS:
+            getattr(self, name).disabled = off or not getattr(self, use_name).value
+        self.show_lr_controls()
+        note = _ONE_PASS_NOTE.get(kind, "A trained network makes one pass: only the size and the device apply.")
+        self.one_pass_note.value = (f"<div style='font-size:12px;color:#8a6d00;max-width:400px;margin-bottom:4px'>"
+                                    f"{html.escape(note)}</div>") if off else ""
+        self.one_pass_note.layout.display = "" if off else "none"
+
     def _on_optimizer(self, change) -> None:
         """A new optimizer: its default learning rate (where it has a fixed one), then its controls."""
         if DEFAULT_LR[self.optimizer.value] is not None:
@@ -225,8 +264,8 @@ class Settings:
         # GD and SGD may set their rate from the first gradient (styletut.optim.auto_lr).
         self.lr_auto.layout.display = "" if default is None else "none"
         auto = default is None and self.lr_auto.value
-        # L-BFGS's line search chooses the step length itself.
-        self.lr.disabled = opt == "lbfgs" or auto
+        # L-BFGS's line search chooses the step length itself; a network has no rate at all.
+        self.lr.disabled = self.one_pass is not None or opt == "lbfgs" or auto
         # Only SGD draws random crops (the ξ of its stochastic gradient).
         self.crop_frac.layout.display = "" if opt == "sgd" else "none"
         if opt == "lbfgs":

@@ -82,6 +82,10 @@ class ImageSource:
                                              object_fit="contain", border="1px solid #ddd"))
         self.thumb.add_class(f"styletut-{role}-thumb")
         self.caption = W.HTML(layout=W.Layout(width=f"{THUMB_PX + 8}px"))
+        # Why the picker is off, when a method does not use it (set_enabled).
+        self.note = W.HTML(layout=W.Layout(display="none", max_width="380px"))
+        self.note.add_class(f"styletut-{role}-note")
+        self._enabled = True
 
         if name is not None:
             (self.procedural if kind == "procedural" else self.sample).value = name
@@ -93,7 +97,7 @@ class ImageSource:
         controls = W.VBox([self.kind, self._sample_box, self._procedural_box, self._upload_box])
         self.box = W.VBox(
             [W.HTML(f"<b>{role.capitalize()}</b>"), W.HBox([W.VBox([self.thumb, self.caption]), controls],
-                                                          layout=W.Layout(grid_gap="10px"))],
+                                                          layout=W.Layout(grid_gap="10px")), self.note],
             layout=W.Layout(border="1px solid #e0e0e0", padding="6px 10px", margin="0 8px 8px 0"))
         self.box.add_class(f"styletut-{role}")
 
@@ -134,6 +138,7 @@ class ImageSource:
                 w = W.FloatSlider(value=value, min=lo, max=hi, step=step, description=label,
                                   continuous_update=False, **common)
             w.observe(self._refresh, "value")
+            w.disabled = not self._enabled
             self.params[key] = w
         self._params_box.children = list(self.params.values())
 
@@ -153,6 +158,22 @@ class ImageSource:
     def _changed_params(self) -> dict:
         defaults = styles.procedural_params(self.procedural.value)
         return {k: v for k, v in self._param_values().items() if v != defaults[k]}
+
+    # -- in use or not
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the run uses this picker (see :meth:`set_enabled`)."""
+        return self._enabled
+
+    def set_enabled(self, enabled: bool, note: str = "") -> None:
+        """Switch the picker's controls on or off; ``note`` (shown while off) says why."""
+        self._enabled = bool(enabled)
+        for w in (self.kind, self.sample, self.procedural, self.seed, self.upload, *self.params.values()):
+            w.disabled = not self._enabled
+        shown = note if not self._enabled else ""
+        self.note.value = f"<div style='font-size:12px;color:#8a6d00'>{html.escape(shown)}</div>" if shown else ""
+        self.note.layout.display = "" if shown else "none"
 
     # -- uploads
 
@@ -208,6 +229,28 @@ class ImageSource:
             extra = "".join(f", {k}={v!r}" for k, v in self._changed_params().items())
             return f"procedural({self.procedural.value!r}, {size}, seed={self.seed.value}{extra})"
         return f"load_image({self.upload_name!r})"
+
+    def sized_tensor(self, size: int) -> torch.Tensor:
+        """The image resized so its longest side is ``size``, as a trained network takes it (it does not resize).
+
+        Raises:
+            ValueError: as :meth:`tensor`.
+        """
+        return images.load_image(self.tensor(size), size=size)
+
+    def sized_expression(self, size: int) -> str:
+        """Python source that builds the same image as :meth:`sized_tensor`.
+
+        Example:
+            >>> src.sized_expression(256)             # doctest: +SKIP
+            "sample('chelsea', size=256)"
+        """
+        kind = self.kind.value
+        if kind == "sample":
+            return f"sample({self.sample.value!r}, size={size})"
+        if kind == "procedural":  # drawn square at size: already its longest side
+            return self.expression(size)
+        return f"load_image({self.upload_name!r}, size={size})"
 
     # -- thumbnail
 
@@ -290,6 +333,10 @@ class SecondStyle:
         self.choice.value = name
         if seed is not None:
             self.seed.value = int(seed)
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Switch the menu and the seed on or off (off while a method cannot use a second style)."""
+        self.choice.disabled = self.seed.disabled = not enabled
 
     def _procedural(self) -> bool:
         return self.choice.value in data.list_procedural()

@@ -238,7 +238,7 @@ def test_references_cover_the_papers_cited():
                    "Bound Constrained", "Algorithm 778", "Rudin", "Osher", "Fatemi",
                    "Wright", "Numerical Optimization", "Controlling Perceptual Factors",
                    "Sublinear Memory", "Laplacian Pyramid", "Projected Newton", "Projected Quasi-Newton",
-                   "Sliced Wasserstein Loss", "Wasserstein Barycenter"]:
+                   "Sliced Wasserstein Loss", "Wasserstein Barycenter", "Checkerboard Artifacts"]:
         assert needle.lower() in text.lower(), f"{needle} not on the references page"
     # Every "Name et al. 2016" / "Name & Name 2015" cited in a lesson is listed.
     cite = re.compile(r"\b([A-Z][a-z]+)(?: et al\.?| (?:&|and) [A-Z][a-z]+),? \(?((?:19|20)\d\d)\b")

@@ -70,11 +70,13 @@ LESSONS = [
     "08_full_transfer",
     "09_what_does_it_cost",
     "10_controls",
+    "11_fast_networks",
 ]
 
 # Order of the API page; modules not named here follow alphabetically.
 API_ORDER = ["images", "data", "styles", "weights", "features", "losses", "optim",
-             "options", "transfer", "colour", "statistics", "regions", "checkpoint", "memory", "files", "runtime", "course", "checks",
+             "options", "transfer", "colour", "statistics", "regions", "checkpoint", "memory",
+             "photos", "training", "fastnet", "adain", "zoo", "files", "runtime", "course", "checks",
              "widgets", "cli"]
 API_MARKER = "<!-- styletut-api-modules -->"
 

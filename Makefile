@@ -72,13 +72,14 @@ bench-fast: $(STAMP)
 # recipes (benchmarks/train_fast.py, benchmarks/train_adain.py). Each prints
 # the new file's sha256: put it in styletut/zoo.py, whose check refuses any
 # file it does not name. A new file differs in its bytes from the shipped one
-# (training is reproducible on one machine, not across machines).
+# (training is reproducible on one machine, not across machines). train-adain
+# wants a GPU: about 6 minutes on an H100, hours on 2 CPU cores.
 train-fast: $(STAMP)
 	$(BIN)/python benchmarks/train_fast.py --out styletut/models/fast-swirls.pt
 
 train-adain: $(STAMP)
-	$(BIN)/python benchmarks/train_adain.py --layer relu3_1 --width 32 --steps 2000 --crop 96 --batch 4 \
-		--pool 16 --refresh 100 --out styletut/models/adain-relu3_1.pt
+	$(BIN)/python benchmarks/train_adain.py --layer relu3_1 --width 16 --student-width 16 --steps 4000 \
+		--crop 256 --batch 8 --pool 32 --refresh 400 --device auto --out styletut/models/adain-relu3_1.pt
 
 # The course as a static site, built offline from notebooks/ (book/notebooks
 # is a symlink), executing them with jupyter-cache: a notebook runs again

@@ -36,6 +36,10 @@ def main(argv=None) -> int:
     p.add_argument("--pool", type=int, default=16)
     p.add_argument("--refresh", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--student-width", type=int, default=None,
+                   help="train a StudentEncoder of this width beside the decoder (default: encode with VGG19)")
+    p.add_argument("--distill-weight", type=float, default=1.0)
+    p.add_argument("--student-init", choices=("default", "he"), default="default")
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", required=True, help="where to write the decoder (.pt)")
     p.add_argument("--checkpoint", default=None, help="training state file (resumable with --resume)")
@@ -46,25 +50,26 @@ def main(argv=None) -> int:
 
     import torch
 
-    from styletut.adain import load_adain, save_adain, train_adain
+    from styletut.adain import save_adain, train_adain
 
     print(f"recipe: layer {args.layer}, width {args.width}, {args.steps} steps, crop {args.crop}, batch "
-          f"{args.batch}, lr {args.lr}, style weight {args.style_weight}, identity weight {args.identity_weight}, seed {args.seed}, device {args.device}, "
+          f"{args.batch}, lr {args.lr}, style weight {args.style_weight}, identity weight {args.identity_weight}, student width {args.student_width}, seed {args.seed}, device {args.device}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads)", flush=True)
     t0 = time.perf_counter()
-    decoder, hist = train_adain(layer=args.layer, width=args.width, num_steps=args.steps, crop=args.crop,
+    model, hist = train_adain(layer=args.layer, width=args.width, num_steps=args.steps, crop=args.crop,
                                 batch=args.batch, lr=args.lr, style_weight=args.style_weight,
                                 identity_weight=args.identity_weight, seed=args.seed,
                                 device=args.device, checkpoint=args.checkpoint, resume=args.resume,
-                                pool=args.pool, refresh=args.refresh)
+                                pool=args.pool, refresh=args.refresh, student_width=args.student_width,
+                                distill_weight=args.distill_weight, student_init=args.student_init)
     seconds = time.perf_counter() - t0
     print(f"trained {hist.steps_done} steps in {seconds:.0f} s ({seconds / max(len(hist.total), 1):.3f} s/step); "
           "mean of the first and last tenth: "
           + ", ".join(f"{t} {a:.4f} -> {b:.4f}" for t, (a, b) in hist.trend().items()), flush=True)
     meta = {"recipe": vars(args) | {"out": None, "look": None, "checkpoint": None},
             "steps_done": hist.steps_done, "stopped_early": hist.interrupted, "seconds": round(seconds, 1), "device": str(args.device), "torch": str(torch.__version__)}
-    digest = save_adain(decoder.cpu(), args.out, meta=meta)
-    params = sum(p.numel() for p in decoder.parameters())
+    digest = save_adain(model.cpu(), args.out, meta=meta)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"wrote {args.out}: {Path(args.out).stat().st_size / 1e6:.2f} MB, {params} parameters, sha256 {digest}")
     _look(args, digest)
     return 0

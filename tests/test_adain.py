@@ -5,8 +5,8 @@ import torch
 from torch.testing import assert_close
 
 from styletut import statistics
-from styletut.adain import (ENCODER_LAYERS, AdaIN, Decoder, StyleCrops, adain, adain_loss, channel_stats,
-                            load_adain, save_adain)
+from styletut.adain import (ENCODER_LAYERS, AdaIN, Decoder, StudentEncoder, StyleCrops, adain, adain_loss,
+                            channel_stats, load_adain, save_adain)
 from styletut.data import procedural, sample
 from styletut.features import VGG19Features
 
@@ -111,6 +111,78 @@ def test_save_load_round_trip_and_tampering(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="has sha256 .* expected .*changed or damaged"):
         load_adain(path, sha256=digest)
+
+
+def _fp16_exact(module):
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(p.half().float())
+    return module
+
+
+@pytest.mark.parametrize("layer", ENCODER_LAYERS)
+@pytest.mark.parametrize("hw", [(32, 40), (37, 53)])
+def test_student_gives_vgg19s_feature_shape(layer, hw):
+    # It stands in for VGG19 at `layer`: same channels, same downsampling, odd sizes too.
+    x = torch.rand(2, 3, *hw)
+    with torch.no_grad():
+        want = VGG19Features([layer])(x)[layer].shape
+        assert StudentEncoder(layer, width=4)(x).shape == want
+    with pytest.raises(ValueError, match="relu2_1, relu3_1, relu4_1"):
+        StudentEncoder("relu5_1")
+
+
+def test_adain_with_a_student_round_trips_and_keeps_the_size(tmp_path):
+    torch.manual_seed(2)
+    dec, student = _fp16_exact(Decoder("relu3_1", width=4)), _fp16_exact(StudentEncoder("relu3_1", width=4))
+    model = AdaIN(dec, student=student).eval()
+    assert model.encoder is None  # no VGG19 inside a model that has a student
+    x, y = torch.rand(1, 3, 37, 29), torch.rand(1, 3, 24, 24)
+    with torch.no_grad():
+        out = model(x, y)
+    assert out.shape == x.shape
+    path = tmp_path / "s.pt"
+    digest = save_adain(model, path)
+    loaded, _ = load_adain(path, sha256=digest)
+    assert loaded.student is not None and loaded.encoder is None
+    with torch.no_grad():
+        assert torch.equal(loaded(x, y), out)
+    with pytest.raises(ValueError, match="imitates relu2_1 but the decoder reads relu3_1"):
+        AdaIN(dec, student=StudentEncoder("relu2_1", 4))
+
+
+def test_files_of_the_first_format_still_load(tmp_path):
+    # A decoder saved before students existed (format /1) runs with VGG19.
+    import io
+
+    dec = _fp16_exact(Decoder("relu2_1", width=4))
+    blob = {"format": "styletut-adain/1", "config": {"layer": "relu2_1", "width": 4},
+            "state": {k: v.half() for k, v in dec.state_dict().items()}, "meta": {}}
+    path = tmp_path / "old.pt"
+    buf = io.BytesIO()
+    torch.save(blob, buf)
+    path.write_bytes(buf.getvalue())
+    model, _ = load_adain(path)
+    x, y = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        assert model.student is None and torch.equal(model(x, y), AdaIN(dec.eval())(x, y))
+
+
+def test_a_student_started_at_vgg19s_scale_learns_to_imitate_it():
+    # The distillation term, trained alone (a student needs no decoder to learn
+    # VGG19's features), falls; the loss of adain_loss carries it for an AdaIN model.
+    from styletut.adain import _seeded
+    from styletut.training import fit
+
+    enc = VGG19Features(["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
+    model = AdaIN(Decoder("relu2_1", width=4), student=_seeded(StudentEncoder("relu2_1", 8), 0, keep_scale=True))
+    batch = (sample("chelsea", size=48)[..., :32, :32], procedural("waves", 32, seed=1))
+    terms = adain_loss(enc, model.decoder)(model, batch)
+    assert set(terms) == {"content", "style", "identity", "distill"}
+    hist = fit(model, lambda m, b: {"distill": adain_loss(enc, m.decoder)(m, b)["distill"]},
+               iter(lambda: batch, None), 30, lr=3e-3, progress=False)
+    assert hist.losses["distill"][-1] < 0.7 * hist.losses["distill"][0]
+    assert all(p.grad is None or not p.requires_grad for p in enc.parameters())
 
 
 def test_not_a_decoder_file(tmp_path):

@@ -40,7 +40,7 @@ def main(argv=None) -> int:
                    help="train a StudentEncoder of this width beside the decoder (default: encode with VGG19)")
     p.add_argument("--distill-weight", type=float, default=1.0)
     p.add_argument("--student-init", choices=("default", "he"), default="default")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, auto (CUDA when present)")
     p.add_argument("--out", required=True, help="where to write the decoder (.pt)")
     p.add_argument("--checkpoint", default=None, help="training state file (resumable with --resume)")
     p.add_argument("--resume", action="store_true")
@@ -51,6 +51,9 @@ def main(argv=None) -> int:
     import torch
 
     from styletut.adain import save_adain, train_adain
+    from styletut.runtime import resolve_device
+
+    args.device = str(resolve_device(args.device))  # "auto": CUDA when present (the recipe wants a GPU)
 
     print(f"recipe: layer {args.layer}, width {args.width}, {args.steps} steps, crop {args.crop}, batch "
           f"{args.batch}, lr {args.lr}, style weight {args.style_weight}, identity weight {args.identity_weight}, student width {args.student_width}, seed {args.seed}, device {args.device}, "

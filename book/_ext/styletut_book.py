@@ -71,6 +71,7 @@ LESSONS = [
     "09_what_does_it_cost",
     "10_controls",
     "11_fast_networks",
+    "14_where_next",
 ]
 
 # Order of the API page; modules not named here follow alphabetically.

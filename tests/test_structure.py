@@ -56,7 +56,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("transfer", {"transfer"}),
     # Beyond one still picture, on top of the algorithm: clips (per frame, or
     # with temporal consistency) and 3D objects (one texture, many views).
-    ("video and 3D", {"three_d"}),
+    ("video and 3D", {"video", "three_d"}),
     # Lesson settings (quick mode, pick, setup): for notebooks, above the
     # library, which never reads them (device and seeds come from runtime).
     ("lessons", {"course"}),

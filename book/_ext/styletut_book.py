@@ -71,6 +71,7 @@ LESSONS = [
     "09_what_does_it_cost",
     "10_controls",
     "11_fast_networks",
+    "12_video",
     "13_three_d",
     "14_where_next",
 ]
@@ -78,7 +79,7 @@ LESSONS = [
 # Order of the API page; modules not named here follow alphabetically.
 API_ORDER = ["images", "data", "styles", "weights", "features", "losses", "optim",
              "options", "transfer", "colour", "statistics", "regions", "checkpoint", "memory",
-             "photos", "training", "fastnet", "adain", "zoo", "three_d", "files", "runtime", "course", "checks",
+             "photos", "training", "fastnet", "adain", "zoo", "video", "three_d", "files", "runtime", "course", "checks",
              "widgets", "cli"]
 API_MARKER = "<!-- styletut-api-modules -->"
 

@@ -316,9 +316,10 @@ def trace(camera: Camera, size: int | tuple[int, int], shape: str = "sphere") ->
         shape: one of :data:`SHAPES`.
 
     Returns:
-        ``{"mask": (H, W) bool, "depth": (H, W), "points": (H, W, 3),
-        "normals": (H, W, 3), "uv": (H, W, 2)}``, float64; where a ray misses,
-        depth is ``inf`` and points, normals and uv are 0.
+        A dict of tensors, float64 but for the mask, keyed ``"mask"`` ``(H, W)``
+        bool, ``"depth"`` ``(H, W)``, ``"points"`` and ``"normals"``
+        ``(H, W, 3)``, ``"uv"`` ``(H, W, 2)``; where a ray misses, depth is
+        ``inf`` and points, normals and uv are 0.
 
     Example:
         >>> hit = trace(Camera(), 32)

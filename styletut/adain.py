@@ -114,6 +114,14 @@ def _pools_before(layer: str) -> int:
     return int(layer[4]) - 1
 
 
+def _check_layer_and_width(layer: str, width: int) -> None:
+    """The arguments a decoder and a student encoder share: an encoder layer and a channel width."""
+    if layer not in ENCODER_LAYERS:
+        raise ValueError(f"unknown encoder layer {layer!r}; choose one of: {', '.join(ENCODER_LAYERS)}")
+    if not (isinstance(width, int) and width >= 1):
+        raise ValueError(f"width must be a positive integer, got {width!r}")
+
+
 def _conv(cin: int, cout: int, relu: bool = True) -> list[nn.Module]:
     # Reflection padding, as in the encoder's mirror: zero padding darkens the borders.
     layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
@@ -140,10 +148,7 @@ class Decoder(nn.Module):
 
     def __init__(self, layer: str = "relu4_1", width: int = 16):
         super().__init__()
-        if layer not in ENCODER_LAYERS:
-            raise ValueError(f"unknown encoder layer {layer!r}; choose one of: {', '.join(ENCODER_LAYERS)}")
-        if not (isinstance(width, int) and width >= 1):
-            raise ValueError(f"width must be a positive integer, got {width!r}")
+        _check_layer_and_width(layer, width)
         self.layer, self.width = layer, width
         pools = _pools_before(layer)
         in_ch = 64 * 2 ** pools  # VGG19's channels at relu{pools+1}_1
@@ -188,10 +193,7 @@ class StudentEncoder(nn.Module):
 
     def __init__(self, layer: str = "relu3_1", width: int = 16):
         super().__init__()
-        if layer not in ENCODER_LAYERS:
-            raise ValueError(f"unknown encoder layer {layer!r}; choose one of: {', '.join(ENCODER_LAYERS)}")
-        if not (isinstance(width, int) and width >= 1):
-            raise ValueError(f"width must be a positive integer, got {width!r}")
+        _check_layer_and_width(layer, width)
         self.layer, self.width = layer, width
         pools = _pools_before(layer)
         layers: list[nn.Module] = []

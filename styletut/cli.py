@@ -116,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="with --adain: a decoder file you trained instead of the shipped one")
     one.add_argument("--alpha", type=float, default=None,
                      help="with --adain: 0 keeps the photo, 1 the full style (default 1)")
+    one.add_argument("--paint-size", type=int, default=None, metavar="N",
+                     help="with --fast: the network paints a bigger photo at N px on the long side and scales "
+                          "its painting up, keeping the photo's edges, so strokes grow with the picture "
+                          "(default 320); 0 paints at the photo's own size")
 
     m = sub.add_parser("samples", help="write the sample photos and procedural styles to a folder")
     m.add_argument("outdir")
@@ -142,6 +146,8 @@ def _stylize(args) -> int:
         raise SystemExit("styletut: --adain-decoder goes with --adain")
     if args.alpha is not None:
         raise SystemExit("styletut: --alpha goes with --adain (the content-style mix of one AdaIN pass)")
+    if args.paint_size is not None:
+        raise SystemExit("styletut: --paint-size goes with --fast (the size at which a trained network paints)")
     if not args.style:
         raise SystemExit("styletut: give at least one STYLE image (or --fast MODEL for a trained network)")
     ckpt = checkpoint_path(args.output)
@@ -210,6 +216,10 @@ def _one_pass(args, options: dict) -> int:
             raise ValueError("--alpha goes with --adain")
         if args.alpha is not None and not 0.0 <= args.alpha <= 1.0:
             raise ValueError(f"--alpha must lie in [0, 1], got {args.alpha}")
+        if args.paint_size is not None and args.fast is None:
+            raise ValueError("--paint-size goes with --fast")
+        if args.paint_size is not None and args.paint_size != 0 and args.paint_size < 16:
+            raise ValueError(f"--paint-size must be 0 (the photo's own size) or at least 16 px, got {args.paint_size}")
         from .options import StylizeOptions
 
         flag_of = {f.name: f.metadata["flag"] or "--" + f.name.replace("_", "-")
@@ -238,7 +248,8 @@ def _one_pass(args, options: dict) -> int:
             side = opts.style_side(max(content_img.shape[-2:]))
             style_img = load_image(_source(args.style[0], side, "style"), size=side)
         t1 = time.perf_counter()
-        image = zoo.run(model, content_img, style_img, alpha=1.0 if args.alpha is None else args.alpha)
+        paint = {} if args.paint_size is None else {"paint_size": args.paint_size or None}
+        image = zoo.run(model, content_img, style_img, alpha=1.0 if args.alpha is None else args.alpha, **paint)
         t2 = time.perf_counter()
         path = save_image(image, out)
     except (ValueError, TypeError, OSError, RuntimeError) as err:

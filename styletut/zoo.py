@@ -147,7 +147,7 @@ def _kind_of(path: Path) -> str:
                      "styletut.fastnet.save_model or styletut.adain.save_adain")
 
 
-def run(model, content_img, style_img=None, alpha: float = 1.0):
+def run(model, content_img, style_img=None, alpha: float = 1.0, paint_size="default"):
     """One pass: stylise ``content_img`` ``(1, 3, H, W)`` in [0, 1]; returns ``(1, 3, H, W)``.
 
     Args:
@@ -157,6 +157,11 @@ def run(model, content_img, style_img=None, alpha: float = 1.0):
             style is fixed when it is trained).
         alpha: AdaIN only: 0 decodes the photo's own features (the decoder's
             reconstruction of the photo), 1 the full style.
+        paint_size: fast networks only: the longest side at which the network
+            paints, a bigger photo being scaled down, painted and scaled back
+            up with its own edges (``styletut.fastnet.stylize_fast``);
+            ``"default"``: ``styletut.fastnet.PAINT_SIZE``; ``None``: the
+            photo's own size.
 
     Raises:
         ValueError: a style image for a fast network, or none for AdaIN.
@@ -164,16 +169,19 @@ def run(model, content_img, style_img=None, alpha: float = 1.0):
     import torch
 
     from .adain import AdaIN
+    from .fastnet import PAINT_SIZE, stylize_fast
 
     device = next(model.parameters()).device
     with torch.inference_mode():
         if isinstance(model, AdaIN):
             if style_img is None:
                 raise ValueError("an AdaIN model needs a style image: run(model, content_img, style_img)")
+            if paint_size != "default":
+                raise ValueError("paint_size applies to fast networks only (AdaIN paints at the photo's size)")
             return model(content_img.to(device), style_img.to(device), alpha=alpha).cpu()
         if style_img is not None:
             raise ValueError("a fast network paints the one style it was trained on; drop style_img, "
                              "or use the 'adain' model for any style")
         if alpha != 1.0:
             raise ValueError("alpha applies to AdaIN models only")
-        return model(content_img.to(device)).cpu()
+        return stylize_fast(model, content_img.to(device), PAINT_SIZE if paint_size == "default" else paint_size).cpu()

@@ -72,6 +72,89 @@ def test_stylize_fast_is_one_pass_without_gradients():
     assert net.training is False
 
 
+def _guided_filter_loops(guide, src, r, eps):
+    """He, Sun & Tang's guided filter written out pixel by pixel (windows mirrored at the borders)."""
+    i = guide.mean(1)[0].double()
+    p = src[0].double()
+    h, w = i.shape
+
+    def mirror(k, n):
+        return -k if k < 0 else (2 * (n - 1) - k if k >= n else k)
+
+    def window(y, x):
+        return [(mirror(yy, h), mirror(xx, w)) for yy in range(y - r, y + r + 1) for xx in range(x - r, x + r + 1)]
+
+    a = torch.zeros(p.shape, dtype=torch.double)
+    b = torch.zeros(p.shape, dtype=torch.double)
+    for y in range(h):
+        for x in range(w):
+            px = window(y, x)
+            iv = torch.stack([i[q] for q in px])
+            for c in range(p.shape[0]):
+                pv = torch.stack([p[c][q] for q in px])
+                a[c, y, x] = ((iv * pv).mean() - iv.mean() * pv.mean()) / (iv.var(unbiased=False) + eps)
+                b[c, y, x] = pv.mean() - a[c, y, x] * iv.mean()
+    out = torch.zeros(p.shape, dtype=torch.double)
+    for y in range(h):
+        for x in range(w):
+            px = window(y, x)
+            for c in range(p.shape[0]):
+                out[c, y, x] = torch.stack([a[c][q] for q in px]).mean() * i[y, x] + \
+                    torch.stack([b[c][q] for q in px]).mean()
+    return out[None].float()
+
+
+def test_the_guided_filter_matches_its_definition_written_as_loops():
+    from styletut.fastnet import _guided_filter
+
+    g = torch.Generator().manual_seed(0)
+    guide, src = torch.rand(1, 3, 9, 11, generator=g), torch.rand(1, 3, 9, 11, generator=g)
+    torch.testing.assert_close(_guided_filter(guide, src, 2, 1e-2), _guided_filter_loops(guide, src, 2, 1e-2),
+                               atol=1e-5, rtol=1e-4)
+    # A photo's edge comes back through the filter: with the photo as its own source, tiny eps
+    # keeps it (a = 1, b = 0 wherever the window sees any contrast).
+    edge = torch.zeros(1, 3, 16, 16)
+    edge[..., 8:] = 1.0
+    torch.testing.assert_close(_guided_filter(edge, edge, 3, 1e-6), edge, atol=1e-3, rtol=0)
+
+
+def test_stylize_fast_paints_a_big_photo_at_paint_size_so_the_picture_looks_the_same_at_every_size():
+    from styletut import zoo
+
+    net = zoo.load_model("fast-swirls")
+    small, big = sample("chelsea", size=256), sample("chelsea", size=512)  # painted at 256: half its size
+    seen_small = stylize_fast(net, small)          # at or below paint_size: one plain pass
+
+    def shrink(x):
+        return torch.nn.functional.interpolate(x, size=small.shape[-2:], mode="bicubic", antialias=True,
+                                               align_corners=False)
+
+    scaled = (shrink(stylize_fast(net, big, paint_size=256)) - seen_small).abs().mean()
+    native = (shrink(stylize_fast(net, big, paint_size=None)) - seen_small).abs().mean()
+    assert float(scaled) < 0.025 and float(native) > 0.045, (float(scaled), float(native))
+    torch.testing.assert_close(stylize_fast(net, small, paint_size=None), seen_small)
+
+
+def test_a_big_photo_is_painted_at_paint_size_or_at_half_its_size():
+    from styletut.fastnet import _paint_side
+
+    assert [_paint_side(n, 320) for n in (256, 320, 512, 640, 1024, 2048)] == [256, 320, 320, 320, 512, 1024]
+    assert _paint_side(2048, None) == 2048
+
+
+@pytest.mark.parametrize("hw", [(300, 500), (201, 77)])
+def test_stylize_fast_keeps_the_size_when_it_paints_smaller(hw):
+    net = TransformNet(width=4, blocks=1)
+    out = stylize_fast(net, torch.rand(1, 3, *hw), paint_size=64)
+    assert out.shape == (1, 3, *hw) and 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+
+
+@pytest.mark.parametrize("bad", [8, 0, 64.0, "320"])
+def test_a_bad_paint_size_is_refused_clearly(bad):
+    with pytest.raises(ValueError, match="paint_size must be an integer >= 16"):
+        stylize_fast(TransformNet(4, 1), torch.rand(1, 3, 40, 40), paint_size=bad)
+
+
 def test_a_saved_model_reloads_to_identical_outputs(tmp_path):
     net = _fp16_exact(TransformNet(width=8, blocks=2, seed=1))
     path = tmp_path / "m.pt"

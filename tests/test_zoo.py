@@ -8,7 +8,7 @@ import torch
 from styletut import zoo
 from styletut.adain import AdaIN, Decoder, save_adain
 from styletut.cli import main
-from styletut.fastnet import TransformNet, save_model
+from styletut.fastnet import PAINT_SIZE, TransformNet, save_model, stylize_fast
 
 
 @pytest.mark.parametrize("name", zoo.list_models())
@@ -54,6 +54,11 @@ def test_own_files_load_by_path_and_run(tmp_path):
         zoo.run(f, x, s)
     with pytest.raises(ValueError, match="needs a style image"):
         zoo.run(a, x)
+    big = torch.rand(1, 3, 90, 130)
+    torch.testing.assert_close(zoo.run(f, big, paint_size=None), f(big).detach())
+    torch.testing.assert_close(zoo.run(f, big, paint_size=32), stylize_fast(f, big, paint_size=32))
+    with pytest.raises(ValueError, match="paint_size applies to fast networks only"):
+        zoo.run(a, x, s, paint_size=64)
     (tmp_path / "x.pt").write_bytes(b"not a model")
     with pytest.raises(ValueError, match="not a readable model file"):
         zoo.load_model(tmp_path / "x.pt")
@@ -77,6 +82,15 @@ def test_cli_fast_and_adain_write_the_picture(tmp_path, tiny_models, capsys):
     from PIL import Image
 
     assert Image.open(out2).size == (48, 32)
+    out3 = tmp_path / "out3.png"
+    assert main(["stylize", "sample:chelsea", "-o", str(out3), "--fast", f, "--size", "64", "--paint-size", "32"]) == 0
+    assert Image.open(out3).size == (64, 43)
+
+
+def test_cli_help_states_the_paint_size_the_package_uses(capsys):
+    with pytest.raises(SystemExit):
+        main(["stylize", "--help"])
+    assert f"(default {PAINT_SIZE})" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("styles, flags, message", [
@@ -90,6 +104,9 @@ def test_cli_fast_and_adain_write_the_picture(tmp_path, tiny_models, capsys):
     (["procedural:swirls"], ["--adain-decoder", "A"], "--adain-decoder goes with --adain"),
     ([], [], "at least one STYLE"),
     (["procedural:swirls"], ["--fast", "F", "--adain"], "one of --fast and --adain"),
+    ([], ["--fast", "F", "--paint-size", "8"], "--paint-size must be 0"),
+    (["procedural:swirls"], ["--adain", "--adain-decoder", "A", "--paint-size", "64"], "--paint-size goes with --fast"),
+    (["procedural:swirls"], ["--paint-size", "64"], "--paint-size goes with --fast"),
 ])
 def test_cli_one_pass_mistakes_are_named(tmp_path, tiny_models, styles, flags, message):
     f, a, *_ = tiny_models

@@ -46,6 +46,7 @@ from typing import Callable, Mapping
 import torch
 
 from .names import OPTIMIZERS
+from .runtime import keep_freed_memory
 
 __all__ = [
     "OPTIMIZERS",
@@ -423,60 +424,62 @@ def run(objective: Objective, synth_img: torch.Tensor, optimizer: str = "lbfgs",
         if on_checkpoint is not None:
             on_checkpoint(_state(hist, image, opt, gen, optimizer, time.perf_counter() - start))
 
-    try:
-        if num_steps == 0 or hist.steps_done >= num_steps:
-            pass
-        elif box_lbfgs:
-            while True:
-                if checkpoint_every:
-                    segment_end = min(num_steps, (hist.steps_done // checkpoint_every + 1) * checkpoint_every)
-                try:
-                    _lbfgsb(closure, synth_img, segment_end - hist.steps_done)
-                    break  # it stopped by itself (a failed line search, or a stationary point): the run ends
-                except _SegmentEnd:
-                    # Restart from the best image: the state a checkpoint can hold.
-                    with torch.no_grad():
-                        synth_img.copy_(hist.best_image)
-                    checkpoint(hist.best_image)
-        elif optimizer == "lbfgs":
-            opt.step(closure)  # evaluates up to num_steps times, then stops
-        else:
-            good = None  # the last image whose loss was finite, with the state before its update
-            while hist.steps_done < num_steps:
-                before = _snapshot(synth_img, opt)
-                try:
-                    opt.step(closure)  # evaluates the image (raises _StepBack if J is not finite), updates it
-                    if clamp:
+    # Big activations re-use the pages the last step freed (see keep_freed_memory).
+    with keep_freed_memory(synth_img.device.type == "cpu"):
+        try:
+            if num_steps == 0 or hist.steps_done >= num_steps:
+                pass
+            elif box_lbfgs:
+                while True:
+                    if checkpoint_every:
+                        segment_end = min(num_steps, (hist.steps_done // checkpoint_every + 1) * checkpoint_every)
+                    try:
+                        _lbfgsb(closure, synth_img, segment_end - hist.steps_done)
+                        break  # it stopped by itself (a failed line search, or a stationary point): the run ends
+                    except _SegmentEnd:
+                        # Restart from the best image: the state a checkpoint can hold.
                         with torch.no_grad():
-                            synth_img.clamp_(0.0, 1.0)
-                    good = before
-                    if not bool(torch.isfinite(synth_img).all()):
-                        raise _StepBack  # a finite loss with a non-finite gradient broke the image
-                    if checkpoint_every and hist.steps_done % checkpoint_every == 0:
-                        checkpoint(synth_img)
-                except _StepBack:
-                    if good is None or hist.lr_cuts >= MAX_LR_CUTS:
-                        hist.diverged = True
-                        break
-                    # Back to the last good image and the optimiser's state before
-                    # its update, to redo that update at half the rate.
-                    _restore_snapshot(good, synth_img, opt)
-                    hist.lr_cuts += 1
-                    for group in opt.param_groups:
-                        if group["lr"] is not None:
-                            group["lr"] *= 0.5
-    except _Stop:
-        pass
-    except KeyboardInterrupt:
-        hist.interrupted = True
-    finally:
-        if bar is not None:
-            bar.close()
-        synth_img.requires_grad_(False)
-        synth_img.grad = None
-        if opt is not None:
-            hist.lr = opt.param_groups[0]["lr"]
-        synth_img.copy_(hist.best_image)
+                            synth_img.copy_(hist.best_image)
+                        checkpoint(hist.best_image)
+            elif optimizer == "lbfgs":
+                opt.step(closure)  # evaluates up to num_steps times, then stops
+            else:
+                good = None  # the last image whose loss was finite, with the state before its update
+                while hist.steps_done < num_steps:
+                    before = _snapshot(synth_img, opt)
+                    try:
+                        opt.step(closure)  # evaluates the image (raises _StepBack if J is not finite), updates it
+                        if clamp:
+                            with torch.no_grad():
+                                synth_img.clamp_(0.0, 1.0)
+                        good = before
+                        if not bool(torch.isfinite(synth_img).all()):
+                            raise _StepBack  # a finite loss with a non-finite gradient broke the image
+                        if checkpoint_every and hist.steps_done % checkpoint_every == 0:
+                            checkpoint(synth_img)
+                    except _StepBack:
+                        if good is None or hist.lr_cuts >= MAX_LR_CUTS:
+                            hist.diverged = True
+                            break
+                        # Back to the last good image and the optimiser's state before
+                        # its update, to redo that update at half the rate.
+                        _restore_snapshot(good, synth_img, opt)
+                        hist.lr_cuts += 1
+                        for group in opt.param_groups:
+                            if group["lr"] is not None:
+                                group["lr"] *= 0.5
+        except _Stop:
+            pass
+        except KeyboardInterrupt:
+            hist.interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
+            synth_img.requires_grad_(False)
+            synth_img.grad = None
+            if opt is not None:
+                hist.lr = opt.param_groups[0]["lr"]
+            synth_img.copy_(hist.best_image)
     if (stochastic and hist.steps_done) or num_steps == 0 or not math.isfinite(hist.best_loss):
         # SGD's sampled losses describe crops, and a run of no steps saw no
         # loss: report the objective of the image returned.

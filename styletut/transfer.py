@@ -27,7 +27,7 @@ from .losses import DEFAULT_STYLE_NORM, _relative_weights, content_loss, gram_ma
 from .optim import History, StepInfo, StopFlag, run
 from .options import (DEFAULT_STYLE_WEIGHT, INITS, MIN_LEVEL_SIZE, MULTISCALE_FROM, MULTISCALE_LEVELS,
                       StylizeOptions)
-from .runtime import generator, resolve_device
+from .runtime import generator, keep_freed_memory, resolve_device
 
 __all__ = ["StylizeOptions", "StyleObjective", "Result", "stylize", "INITS", "DEFAULT_STYLE_WEIGHT",
            "MIN_LBFGS_CHECKPOINT"]
@@ -398,42 +398,45 @@ def stylize(content, style, *, callback: Callable[[StepInfo], None] | None = Non
         torch.cuda.synchronize()
     t1 = time.perf_counter()
     history, synth_img, start_prev, done = History(), None, None, []
-    for k in range(first, n_levels):
-        finest = k == n_levels - 1
-        scale = sizes[k][1] / width
-        content_k = painted if finest else images.resize(painted, sizes[k])
-        styles_k = style_imgs if finest else [images.resize(s, max(16, round(max(s.shape[-2:]) * scale)))
-                                              for s in style_imgs]
-        style_k = styles_k[0]  # the "style" init starts from the first style image
-        if synth_img is None:
-            start_k = _init_image(opts.init, content_k, style_k, opts.seed)
-            synth_img = start_k.clone()  # optimised in place; the start itself must stay as it is
-        elif opts.init == "noise":  # fresh noise has no band that belongs to the result
-            synth_img = _full_size(synth_img, sizes[k])
-        else:
-            start_k = _init_image(opts.init, content_k, style_k, opts.seed)
-            synth_img = _next_level_start(synth_img, start_k, start_prev)
-        start_prev = start_k if opts.init != "noise" else None
-        offset, level_start = sum(budgets[:k]), time.perf_counter() - t1
+    # One block across the levels, so memory freed at one level serves the next (see keep_freed_memory).
+    with keep_freed_memory(device.type == "cpu"):
+        for k in range(first, n_levels):
+            finest = k == n_levels - 1
+            scale = sizes[k][1] / width
+            content_k = painted if finest else images.resize(painted, sizes[k])
+            styles_k = style_imgs if finest else [images.resize(s, max(16, round(max(s.shape[-2:]) * scale)))
+                                                  for s in style_imgs]
+            style_k = styles_k[0]  # the "style" init starts from the first style image
+            if synth_img is None:
+                start_k = _init_image(opts.init, content_k, style_k, opts.seed)
+                synth_img = start_k.clone()  # optimised in place; the start itself must stay as it is
+            elif opts.init == "noise":  # fresh noise has no band that belongs to the result
+                synth_img = _full_size(synth_img, sizes[k])
+            else:
+                start_k = _init_image(opts.init, content_k, style_k, opts.seed)
+                synth_img = _next_level_start(synth_img, start_k, start_prev)
+            start_prev = start_k if opts.init != "noise" else None
+            offset, level_start = sum(budgets[:k]), time.perf_counter() - t1
 
-        def saved(run_state: dict, level=k) -> None:
-            # The image first: a crash between the two writes leaves a newer image
-            # and an older state, from which --resume still continues correctly.
-            if on_checkpoint is not None:
-                on_checkpoint(delivered(_full_size(run_state["best_image"], (height, width))))
-            ckpt.save({**run_state, "level": level})
+            def saved(run_state: dict, level=k) -> None:
+                # The image first: a crash between the two writes leaves a newer image
+                # and an older state, from which --resume still continues correctly.
+                if on_checkpoint is not None:
+                    on_checkpoint(delivered(_full_size(run_state["best_image"], (height, width))))
+                ckpt.save({**run_state, "level": level})
 
-        level_hist = run(objective_at(content_k, styles_k), synth_img, opts.optimizer, opts.lr, budgets[k],
-                         seed=opts.seed, callback=_shifted(callback, offset, opts.num_steps), stop=stop,
-                         progress=opts.progress,
-                         desc=f"stylize ({opts.optimizer}" + (f", level {k + 1}/{n_levels})" if n_levels > 1 else ")"),
-                         checkpoint_every=checkpoint_every if checkpoint is not None else 0,
-                         on_checkpoint=saved if checkpoint is not None else None,
-                         resume=state if k == first else None)
-        _append(history, level_hist, offset, level_start)
-        done.append((sizes[k], level_hist.steps_done))
-        if level_hist.stopped or level_hist.interrupted or level_hist.diverged:
-            break
+            level_hist = run(objective_at(content_k, styles_k), synth_img, opts.optimizer, opts.lr, budgets[k],
+                             seed=opts.seed, callback=_shifted(callback, offset, opts.num_steps), stop=stop,
+                             progress=opts.progress,
+                             desc=f"stylize ({opts.optimizer}"
+                             + (f", level {k + 1}/{n_levels})" if n_levels > 1 else ")"),
+                             checkpoint_every=checkpoint_every if checkpoint is not None else 0,
+                             on_checkpoint=saved if checkpoint is not None else None,
+                             resume=state if k == first else None)
+            _append(history, level_hist, offset, level_start)
+            done.append((sizes[k], level_hist.steps_done))
+            if level_hist.stopped or level_hist.interrupted or level_hist.diverged:
+                break
     if synth_img.shape[-2:] != (height, width):
         # Ended early at a coarser level: deliver the requested size, scored at it.
         synth_img = _full_size(synth_img, (height, width))

@@ -88,7 +88,13 @@ Columns of the table (one table per size):
   sweep of 40 schedules on a GPU (levels, steps per level, a higher content
   weight on the coarse levels, a start mixed with the photo, L-BFGS memory
   8-100), costed in full-size steps, found none below 0.32, so the default
-  split is unchanged.
+  split is unchanged. Why: the last level starts about ten times off in style
+  however good the levels below were, because at this size the style score
+  lives in the finest octave, which no coarser level can hold
+  (``benchmarks/top_octave.py``); painting it costs full-size steps.
+  (These times predate ``keep_freed_memory``, which makes a 1024 px step
+  1.34 times as fast, single scale and the pyramid's last level alike:
+  ``benchmarks/bench_layout.py``.)
 
 On CUDA (``--device cuda``, or ``auto`` where there is a GPU) the same table
 is printed with ``CUDA MiB``; a GPU step takes milliseconds, so the PNG each

@@ -6,7 +6,8 @@ several rounds (best time per variant), and printed as a ratio to the plain
 step: above 1 means faster. The package adopts a variant only where this says
 so on the machine in question; see the notes in the docstring's results.
 
-    python benchmarks/bench_layout.py [--size 256] [--rounds 5] [--compile]
+    python benchmarks/bench_layout.py [--size 256] [--rounds 5] [--compile] [--only NAME ...]
+    python benchmarks/bench_layout.py --size 1024 --peak 6
 
 Measured on the 2-core CPU machine (2026-11-26, torch 2.14.1, 2 threads, 256 px,
 best of 4): plain 378.2 ms/step, channels_last 378.4 ms/step (1.00x). No gain,
@@ -29,6 +30,13 @@ and ``stylize`` now use on the CPU), measured on the same machine
     512 px   1636 ms    1503 ms      1.09x      76,391 -> 2,732       (best of 3)
     1024 px  7925 ms    5927 ms      1.34x      1,602,085 -> 5,440    (best of 2)
     2048 px  35278 ms   29195 ms     1.21x      7,166,150 -> 1,690,857 (one round, --only keep_freed)
+
+Whole single-scale stylize runs (``--peak 6``: six steps, each run in a fresh
+process, same machine and day): 512 px 1.90 -> 1.72 s/step, peak RSS 1255 ->
+1273 MiB; 1024 px 9.09 -> 6.99 s/step, peak RSS 2595 -> 2948 MiB. The price is
+memory: freed blocks stay with the process until the run ends, and the holes
+they leave raise the peak by up to 14%, still under the estimate stylize
+checks before a run (1582 and 3928 MiB at these sizes).
 
 At 1024 px channels_last was 1.09x (it faulted 996,238 pages a step); not
 adopted, as keeping freed memory removes the faults it partly avoids. At 2048
@@ -67,13 +75,45 @@ def _step_time(objective, img, memory_format=torch.contiguous_format, block=cont
     return sum(times[1:]) / (STEPS - 1), sum(faults[1:]) / (STEPS - 1)
 
 
+# --peak: a whole stylize run in a fresh process, so that its peak RSS is its own.
+_PEAK_RUN = r"""
+import contextlib, resource, sys
+from styletut import optim, transfer
+from styletut.data import sample
+size, steps, keep = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "keep"
+if not keep:  # the plain allocator: the block becomes a no-op
+    optim.keep_freed_memory = transfer.keep_freed_memory = lambda enabled=True: contextlib.nullcontext(False)
+r = transfer.stylize(sample("chelsea", size=size), sample("hubble_deep_field", size=size), size=size,
+                     num_steps=steps, levels=1, progress=False, device="cpu")
+print(r.timings["per_step_s"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def _peak(size: int, steps: int) -> None:
+    """Seconds per step and peak RSS of single-scale ``stylize`` runs, plain allocator against keep_freed_memory."""
+    import subprocess
+    import sys
+
+    print(f"stylize, single scale, {size} px, {steps} steps, each run in a fresh process:")
+    for mode in ("plain", "keep"):
+        out = subprocess.run([sys.executable, "-c", _PEAK_RUN, str(size), str(steps), mode], check=True,
+                             capture_output=True, text=True).stdout.split()
+        per_step, peak = float(out[-2]), int(out[-1])
+        print(f"  {'keep_freed' if mode == 'keep' else mode:<12}{per_step:8.2f} s/step   peak RSS {peak / 2**20:7.0f} MiB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--compile", action="store_true", help="also try torch.compile (minutes to compile)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="time only these variants (plain is always timed)")
+    ap.add_argument("--peak", type=int, metavar="STEPS",
+                    help="instead: whole stylize runs of STEPS steps, plain against keep_freed_memory, with peak RSS")
     args = ap.parse_args()
+    if args.peak:
+        _peak(args.size, args.peak)
+        return
     from styletut.data import sample
     from styletut.features import VGG19Features
     from styletut.transfer import StyleObjective

@@ -99,7 +99,8 @@ def _peak(size: int, steps: int) -> None:
         out = subprocess.run([sys.executable, "-c", _PEAK_RUN, str(size), str(steps), mode], check=True,
                              capture_output=True, text=True).stdout.split()
         per_step, peak = float(out[-2]), int(out[-1])
-        print(f"  {'keep_freed' if mode == 'keep' else mode:<12}{per_step:8.2f} s/step   peak RSS {peak / 2**20:7.0f} MiB")
+        name = "keep_freed" if mode == "keep" else mode
+        print(f"  {name:<12}{per_step:8.2f} s/step   peak RSS {peak / 2**20:7.0f} MiB")
 
 
 def main() -> None:
@@ -139,8 +140,8 @@ def main() -> None:
             ap.error(f"unknown variant(s) {', '.join(sorted(unknown))}; choose from {', '.join(variants)}")
         variants = {k: v for k, v in variants.items() if k == "plain" or k in args.only}
     best = {k: (float("inf"), 0.0) for k in variants}
-    for name, variant in variants.items():
-        _step_time(variant[0], content, variant[1])  # warm-up (and compilation)
+    for obj, fmt, *_ in variants.values():
+        _step_time(obj, content, fmt)  # warm-up (and compilation)
     for _ in range(args.rounds):
         for name, (obj, fmt, *block) in variants.items():
             best[name] = min(best[name], _step_time(obj, content, fmt, *block))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import random
 import sys
 import threading
@@ -87,6 +88,7 @@ _alloc_lock = threading.Lock()
 _alloc_depth = 0  # how many keep_freed_memory blocks are open (they nest)
 
 
+@functools.cache  # the answer cannot change while the process runs; every run asks
 def _glibc():
     """The process's C library if it is glibc (it has ``mallopt``), else ``None`` (macOS, Windows, musl)."""
     if not sys.platform.startswith("linux"):

@@ -95,6 +95,25 @@ Columns of the table (one table per size):
   (These times predate ``keep_freed_memory``, which makes a 1024 px step
   1.34 times as fast, single scale and the pyramid's last level alike:
   ``benchmarks/bench_layout.py``.)
+  Five ways to paint it sooner were measured on 2 CPU cores (2026-11-26), each
+  from the same cached start of the last level (the 500-step run's levels
+  below it), scored as (content, style) relative to single scale's 300-step
+  point. The plain last level starts at (1.06, 13.2) and is at (1.46, 0.87),
+  (1.24, 0.74), (1.14, 0.86), (1.10, 0.86) after 10, 20, 30 and 40 steps: ten
+  steps paint the style, and the content spike they cause is what the next 80
+  undo. None of the five helped, so none is in the code: adding the style
+  image's own finest octave (tiled) to the start, times 0.5, 1 or 2, starts at
+  (1.20, 9.7), (1.43, 6.2), (1.88, 4.4), a worse trade than ten steps make; an
+  extra level at 1/sqrt(2) of the size (30 steps, about 15 full-size steps'
+  cost) starts the last level at (1.06, 7.2) and leaves it at (1.10, 0.88)
+  after 30 steps, 4% better in content for a quarter of the 60 full-size steps
+  that 1/5 of single scale's time allows; a content weight 4 times the user's
+  for the last level's first 15 steps holds the content at 0.88-0.93 but
+  leaves the style at 5.3, and the spike follows as soon as the weight returns
+  ((1.12, 0.92) at step 30); Adam (lr 0.02) on the last level is at content
+  1.68 after 15 steps; and L-BFGS on a Fourier-preconditioned image (low
+  frequencies moved up to 33 times as far, ``(|f| + 1/64)^-1``) is at content
+  1.23 after 30 steps against 1.16 for the same L-BFGS unpreconditioned.
 
 On CUDA (``--device cuda``, or ``auto`` where there is a GPU) the same table
 is printed with ``CUDA MiB``; a GPU step takes milliseconds, so the PNG each

@@ -346,6 +346,9 @@ def train_fast(style_img, *, photos: Sequence | None = None, folder: str | os.Pa
                progress: bool = True, device: str = "cpu") -> tuple[TransformNet, TrainHistory]:
     """Train a :class:`TransformNet` for one style on random crops of the training photos.
 
+    The defaults are the recipe of the shipped ``styletut/models/fast-swirls.pt``
+    (``benchmarks/train_fast.py``): about 21 minutes on 2 CPU cores.
+
     Args:
         style_img: the style, anything :func:`styletut.images.load_image` takes
             (used at its own size: the strokes the network paints have the
@@ -360,9 +363,6 @@ def train_fast(style_img, *, photos: Sequence | None = None, folder: str | os.Pa
         lr: Adam's learning rate.
         content_weight, style_weight, tv_weight, style_norm: ``α``, ``β``,
             ``γ`` and the style term's scaling, as in :func:`perceptual_loss`.
-
-    The defaults are the recipe of the shipped ``styletut/models/fast-swirls.pt``
-    (``benchmarks/train_fast.py``): about 21 minutes on 2 CPU cores.
         seed: seeds the initial weights and the crops.
         checkpoint, checkpoint_every, resume: a checkpoint file, written
             atomically every ``checkpoint_every`` steps, and whether to

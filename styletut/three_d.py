@@ -784,11 +784,8 @@ def stylize_views_separately(style_img: torch.Tensor, views_: Sequence[View], te
     parameter is each view's pixels (2D style transfer, Gatys et al. 2016,
     started from the plain render), not a shared texture. The result is
     composited back onto the background with the view's mask, so only the
-    object is stylised. Same settings, same budget per view.
-
-    Args:
-        style_img, views_, texture, num_steps, optimizer, lr, content_weight,
-        style_weight, background, net, device, progress: as for :func:`stylize_texture`.
+    object is stylised. Same settings, same budget per view: every argument
+    means what it means for :func:`stylize_texture`.
 
     Returns:
         ``(images, histories)``: one ``(1, 3, H, W)`` (CPU) and one

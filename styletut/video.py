@@ -156,21 +156,22 @@ class Clip:
 
 
 class MotionClip(NamedTuple):
-    """What :func:`make_clip` returns: a clip and its exact motion.
-
-    Attributes:
-        clip: the :class:`Clip`, ``T`` frames.
-        flows: ``(T - 1, 2, H, W)``: ``flows[t - 1]`` is frame ``t``'s backward
-            flow in pixels (``(u, v)``: pixel ``(x, y)`` of frame ``t`` came
-            from ``(x + u, y + v)`` in frame ``t - 1``).
-        masks: ``(T - 1, 1, H, W)``, 1 where the pixel of frame ``t`` was
-            visible in frame ``t - 1`` (not disoccluded, not coming in from
-            outside the picture, not on an object's anti-aliased edge), else 0.
-    """
+    """What :func:`make_clip` returns: a clip and its exact motion (unpacks as ``clip, flows, masks``)."""
 
     clip: Clip
     flows: torch.Tensor
     masks: torch.Tensor
+
+
+# A NamedTuple's fields are documented on the fields (their default docstring is
+# "Alias for field number 0"); an Attributes section as well would list each twice.
+MotionClip.clip.__doc__ = "The :class:`Clip`, ``T`` frames."
+MotionClip.flows.__doc__ = (
+    "``(T - 1, 2, H, W)``: ``flows[t - 1]`` is frame ``t``'s backward flow in pixels (``(u, v)``: "
+    "pixel ``(x, y)`` of frame ``t`` came from ``(x + u, y + v)`` in frame ``t - 1``).")
+MotionClip.masks.__doc__ = (
+    "``(T - 1, 1, H, W)``, 1 where the pixel of frame ``t`` was visible in frame ``t - 1`` (not "
+    "disoccluded, not coming in from outside the picture, not on an object's anti-aliased edge), else 0.")
 
 
 # --------------------------------------------------------------------------- reading and writing
@@ -1164,8 +1165,9 @@ def stylize_video(clip, style, flows: torch.Tensor, masks: torch.Tensor, method:
         blend: ``k`` in [0, 1) (``"fast-blend"``; 0 is per-frame).
         warp_mode: how the previous output is resampled (:func:`warp`'s
             ``mode``; default bicubic, clamped to [0, 1]: see :data:`WARP_MODE`).
-        num_steps, optimizer, init, seed, model, net, device, progress, **objective:
-            as :func:`stylize_frames` (``init`` is frame 0's start only).
+        num_steps, optimizer, init, seed, model, net, device, progress: as
+            :func:`stylize_frames` (``init`` is frame 0's start only).
+        **objective: as :func:`stylize_frames`.
 
     Returns:
         The stylised :class:`Clip` (on the CPU).

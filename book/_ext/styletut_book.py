@@ -21,7 +21,8 @@
   with 100 L-BFGS steps, in quick mode small; the page states the size, the
   steps and how much the last fifth of the steps still lowered the loss;
 - the API page gets one ``automodule`` section per module of the package, so a
-  new module (``styletut.widgets``) appears without editing the page;
+  new module (``styletut.widgets``) appears without editing the page; a name a
+  module re-exports is documented once, where it is defined;
 - the ipywidgets HTML manager and require.js are copied from
   ``book/node_modules`` (``npm ci``, see package.json) into ``_static/widgets/``
   of the site: nothing is loaded from a CDN;
@@ -35,6 +36,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import pkgutil
@@ -347,12 +349,50 @@ def api_modules() -> list[str]:
     return sorted(found, key=lambda n: (order.get(n, len(order)), n))
 
 
+def api_reexports(name: str) -> dict[str, str]:
+    """Names in ``styletut.<name>.__all__`` that it imports from another module on the API page.
+
+    Returns ``{name: defining module}``. Autodoc documents every name in
+    ``__all__``, imported or not, so ``StylizeOptions`` (re-exported by
+    ``styletut.transfer``) would appear twice on the page and ``:class:`StylizeOptions```
+    would be an ambiguous reference. Two kinds stay where they are re-exported:
+    a name from a module with no section of its own (``styletut.widgets.layout``),
+    and the vocabulary of ``styletut.names``, which is documented by the module
+    that uses it (see that module). Read from the source (no import needed).
+    """
+    path = PACKAGE / f"{name}.py"
+    package = path.is_file() is False  # a subpackage: relative imports start inside it
+    path = PACKAGE / name / "__init__.py" if package else path
+    here = ["styletut", name] if package else ["styletut"]
+    on_page = {f"styletut.{m}" for m in api_modules()} - {"styletut.names"}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    exported: list[str] = []
+    imported: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            exported = list(ast.literal_eval(node.value))
+        elif isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
+            source = ".".join([*here[:len(here) - node.level + 1], node.module])
+            for alias in node.names:
+                imported[alias.asname or alias.name] = source
+    return {n: imported[n] for n in exported if imported.get(n) in on_page}
+
+
+def api_automodule(name: str) -> str:
+    """The reST that documents ``styletut.<name>``: its own members, re-exports only named."""
+    text = f".. automodule:: styletut.{name}\n   :members:\n   :show-inheritance:\n"
+    again = api_reexports(name)
+    if again:
+        text += f"   :exclude-members: {', '.join(again)}\n"
+        listed = "; ".join(f"``{n}`` (:mod:`{m}`)" for n, m in again.items())
+        text += f"\nAlso exported here, documented where defined: {listed}.\n"
+    return text
+
+
 def api_sections() -> str:
     parts = []
     for name in api_modules():
-        parts.append(f"\n## `styletut.{name}`\n\n```{{eval-rst}}\n"
-                     f".. automodule:: styletut.{name}\n"
-                     f"   :members:\n   :show-inheritance:\n```\n")
+        parts.append(f"\n## `styletut.{name}`\n\n```{{eval-rst}}\n{api_automodule(name)}```\n")
     return "".join(parts)
 
 

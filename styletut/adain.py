@@ -477,8 +477,8 @@ def train_adain(*, layer: str = "relu4_1", width: int = 16, num_steps: int = 200
         style_images: more style images ``(1, 3, H, W)``, besides the procedural ones.
         checkpoint, checkpoint_every, resume, progress: as in ``styletut.training.fit``.
         device: where to train.
-        pool, refresh: procedural style images painted per refresh, and batches
-            between refreshes (see :class:`StyleCrops`).
+        pool: procedural style images painted per refresh (see :class:`StyleCrops`).
+        refresh: batches between refreshes.
         student_width: train a :class:`StudentEncoder` of this width beside
             the decoder (``None``: encode with VGG19, train the decoder only).
         distill_weight: the student's distillation weight (:func:`adain_loss`).

@@ -266,8 +266,9 @@ def perceptual_loss(net_vgg: VGG19Features, style_img: torch.Tensor, content_lay
             least) ``content_layers`` and ``style_layers``.
         style_img: the style image ``(1, 3, h, w)`` in [0, 1], on ``net_vgg``'s device.
         content_layers, style_layers: VGG19 layer names.
-        content_weight, style_weight, tv_weight: ``α``, ``β``, ``γ``
-            (``style_weight=None``: :data:`DEFAULT_STYLE_WEIGHT` of ``style_norm``).
+        content_weight: the content term's weight ``α``.
+        style_weight: the style term's weight ``β`` (``None``: :data:`DEFAULT_STYLE_WEIGHT` of ``style_norm``).
+        tv_weight: the total-variation term's weight ``γ``.
         style_norm: one of ``styletut.losses.STYLE_NORMS``.
 
     Returns:
@@ -358,15 +359,19 @@ def train_fast(style_img, *, photos: Sequence | None = None, folder: str | os.Pa
         folder: a folder of your own photos added to the offline ones
             (ignored when ``photos`` is given).
         num_steps: training steps (Adam updates), one batch each.
-        crop, batch: side of the random crops and crops per step.
+        crop: side of the random crops, in pixels.
+        batch: crops per step.
         width, blocks: the network's size (see :class:`TransformNet`).
         lr: Adam's learning rate.
-        content_weight, style_weight, tv_weight, style_norm: ``α``, ``β``,
-            ``γ`` and the style term's scaling, as in :func:`perceptual_loss`.
+        content_weight: ``α`` of :func:`perceptual_loss`.
+        style_weight: ``β`` of :func:`perceptual_loss`.
+        tv_weight: ``γ`` of :func:`perceptual_loss`.
+        style_norm: the style term's scaling, as in :func:`perceptual_loss`.
         seed: seeds the initial weights and the crops.
-        checkpoint, checkpoint_every, resume: a checkpoint file, written
-            atomically every ``checkpoint_every`` steps, and whether to
-            continue from it (see :func:`styletut.training.fit`).
+        checkpoint: a checkpoint file, written atomically every
+            ``checkpoint_every`` steps (see :func:`styletut.training.fit`).
+        checkpoint_every: steps between checkpoints.
+        resume: continue the run saved in ``checkpoint``.
         progress: show a progress bar.
         device: ``"cpu"``, ``"cuda"``, ``"auto"``, ...
 

@@ -251,9 +251,10 @@ class History:
         best_image: image with the lowest total loss seen (for ``"sgd"``,
             whose sampled losses are not comparable step to step, the latest
             image whose loss was finite).
-        best_loss, best_step: the objective of ``best_image`` and the step it
-            was seen at. For ``"sgd"`` this is the full (not sampled)
-            objective, evaluated once more on ``best_image`` at the end.
+        best_loss: the objective of ``best_image``. For ``"sgd"`` this is the
+            full (not sampled) objective, evaluated once more on ``best_image``
+            at the end.
+        best_step: the step ``best_image`` was seen at.
         lr: the learning rate used (for GD/SGD with ``lr=None``, the one
             :func:`auto_lr` chose); ``None`` before the first update.
         steps_done: how many steps (objective evaluations) ran.

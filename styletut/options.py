@@ -83,8 +83,9 @@ class StylizeOptions:
             to sum 1 (``None``: equal). The strength of style is ``style_weight``.
         style_norm: how each layer's Gram mismatch is scaled, one of
             ``styletut.losses.STYLE_NORMS``.
-        content_weight, style_weight, tv_weight: α, β, γ
-            (``style_weight=None``: ``DEFAULT_STYLE_WEIGHT[style_norm]``).
+        content_weight: the content term's weight α.
+        style_weight: the style term's weight β (``None``: ``DEFAULT_STYLE_WEIGHT[style_norm]``).
+        tv_weight: the total-variation term's weight γ.
         init: start from ``"content"``, ``"noise"`` or the resized ``"style"`` image.
         seed: seeds the noise init and SGD's random crops (local generators:
             the global random state is never touched).

@@ -732,7 +732,8 @@ def stylize_texture(style_img: torch.Tensor, views_: Sequence[View], texture: to
             its renders the content target.
         num_steps: objective evaluations (each renders and scores every view).
         optimizer, lr: as for :func:`styletut.optim.run`.
-        content_weight, style_weight: α and β (``None``: :class:`~styletut.transfer.StylizeOptions`'s).
+        content_weight: α (``None``: :class:`~styletut.options.StylizeOptions`'s).
+        style_weight: β (``None``: :class:`~styletut.options.StylizeOptions`'s).
         background: grey level behind the object.
         net: a :class:`~styletut.features.VGG19Features` with the default
             content and style layers (built here when ``None``).

@@ -49,8 +49,9 @@ class StyleObjective:
         content_img: ``(1, 3, H, W)`` or ``None`` (texture synthesis).
         style_img: ``(1, 3, H', W')`` or ``None`` (reconstruction only).
         content_layers, style_layers: layer names.
-        content_weight, style_weight, tv_weight: α, β, γ (``style_weight=None``:
-            ``DEFAULT_STYLE_WEIGHT[style_norm]``).
+        content_weight: the content term's weight α.
+        style_weight: the style term's weight β (``None``: ``DEFAULT_STYLE_WEIGHT[style_norm]``).
+        tv_weight: the total-variation term's weight γ.
         style_layer_weights: ``{layer: relative weight}`` (default equal;
             normalised to sum 1, see :func:`styletut.losses.style_loss`).
         crop_frac: side of SGD's random crop ξ, as a fraction of the image.

@@ -167,10 +167,10 @@ class MotionClip(NamedTuple):
 # "Alias for field number 0"); an Attributes section as well would list each twice.
 MotionClip.clip.__doc__ = "The :class:`Clip`, ``T`` frames."
 MotionClip.flows.__doc__ = (
-    "``(T - 1, 2, H, W)``: ``flows[t - 1]`` is frame ``t``'s backward flow in pixels (``(u, v)``: "
+    "Backward flows ``(T - 1, 2, H, W)``; ``flows[t - 1]`` is frame ``t``'s, in pixels (``(u, v)``: "
     "pixel ``(x, y)`` of frame ``t`` came from ``(x + u, y + v)`` in frame ``t - 1``).")
 MotionClip.masks.__doc__ = (
-    "``(T - 1, 1, H, W)``, 1 where the pixel of frame ``t`` was visible in frame ``t - 1`` (not "
+    "Masks ``(T - 1, 1, H, W)``, 1 where the pixel of frame ``t`` was visible in frame ``t - 1`` (not "
     "disoccluded, not coming in from outside the picture, not on an object's anti-aliased edge), else 0.")
 
 

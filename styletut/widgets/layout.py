@@ -57,7 +57,8 @@ class StylePanel:
         init: start from the content image, noise or the style image.
         seed: random seed of the run.
         device: one of :data:`styletut.runtime.DEVICES` (``cuda`` where there is one).
-        weights, pooling: the VGG19 weights and pooling (Layers tab).
+        weights: the VGG19 weights (Layers tab).
+        pooling: the VGG19 pooling (Layers tab).
         style_norm: the style normalisation (sets the style weight's span and default).
         content_weight: log slider, switched on and off by ``use_content``.
         style_weight: log slider, switched on and off by ``use_style``.
@@ -590,11 +591,13 @@ def panel(content: str = "chelsea", style: str = "swirls", *, size: int | None =
         style: a procedural style (:func:`styletut.data.list_procedural`) or a sample photo.
         size: image size in pixels (default 192; 64 in quick mode).
         steps: optimisation steps (default 60; 6 in quick mode).
-        style_seed, style_params: seed and parameters of a procedural style
+        style_seed: seed of a procedural style.
+        style_params: parameters of a procedural style
             (see :func:`styletut.styles.procedural_params`).
-        style2, style2_seed: a second style (``"none"``, a procedural style
-            or a sample) and a painting's seed; options for two styles
-            (``style_blend=(0.7, 0.3)``, ``style_masks=("left", "right")``) need one.
+        style2: a second style (``"none"``, a procedural style or a sample);
+            options for two styles (``style_blend=(0.7, 0.3)``,
+            ``style_masks=("left", "right")``) need one.
+        style2_seed: the second style's seed, if it is procedural.
         compare: how many recent results to keep side by side.
         method: ``"optimise"`` (the default) or a shipped network's name
             (:func:`styletut.zoo.list_models`) for Run to use.

@@ -35,8 +35,9 @@ class PanelResult:
         stopped: the Stop button ended the run early.
         upload_names: names of uploaded files the call reads with ``load_image``.
         error: what ended the run, if an error did (``None`` otherwise).
-        style2, style2_seed: the second style of the run (``"none"``: one
-            style), which Restore picks again with the options.
+        style2: the second style of the run (``"none"``: one style), which
+            Restore picks again with the options.
+        style2_seed: its seed, which Restore sets again too.
         method: ``"optimise"``, or the :mod:`styletut.zoo` network that made
             the image in one pass (the panel's Method).
         alpha: AdaIN's content-style mix (``None`` otherwise).

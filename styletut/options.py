@@ -257,7 +257,7 @@ class StylizeOptions:
 
     @property
     def beta(self) -> float:
-        """The style weight in effect: ``style_weight``, or the default of ``style_norm``."""
+        """The style weight in effect (``style_weight``, or else the default of ``style_norm``)."""
         return DEFAULT_STYLE_WEIGHT[self.style_norm] if self.style_weight is None else float(self.style_weight)
 
     @classmethod

@@ -166,9 +166,10 @@ class MotionClip(NamedTuple):
 # A NamedTuple's fields are documented on the fields (their default docstring is
 # "Alias for field number 0"); an Attributes section as well would list each twice.
 MotionClip.clip.__doc__ = "The :class:`Clip`, ``T`` frames."
+# (No ": " in these: napoleon would read the text before it as the type.)
 MotionClip.flows.__doc__ = (
-    "Backward flows ``(T - 1, 2, H, W)``; ``flows[t - 1]`` is frame ``t``'s, in pixels (``(u, v)``: "
-    "pixel ``(x, y)`` of frame ``t`` came from ``(x + u, y + v)`` in frame ``t - 1``).")
+    "Backward flows ``(T - 1, 2, H, W)`` in pixels. ``flows[t - 1]`` is frame ``t``'s; where it is "
+    "``(u, v)`` at pixel ``(x, y)``, that pixel came from ``(x + u, y + v)`` in frame ``t - 1``.")
 MotionClip.masks.__doc__ = (
     "Masks ``(T - 1, 1, H, W)``, 1 where the pixel of frame ``t`` was visible in frame ``t - 1`` (not "
     "disoccluded, not coming in from outside the picture, not on an object's anti-aliased edge), else 0.")

@@ -67,19 +67,19 @@ class PanelResult:
 
     @property
     def seconds(self) -> float:
-        """How long the image took: the optimisation's time, or the network's one pass."""
+        """How long the image took (the optimisation's time, or the network's one pass)."""
         if self.result is None:
             return math.nan if self.pass_s is None else self.pass_s
         return self.result.timings["optimize_s"]
 
     @property
     def steps_done(self) -> int:
-        """Optimisation steps done (0 for one pass of a network: it minimises nothing)."""
+        """Optimisation steps done (0 for one pass of a network, which minimises nothing)."""
         return 0 if self.result is None else self.result.history.steps_done
 
     @property
     def final_loss(self) -> float:
-        """The best total loss of an optimisation (NaN for one pass of a network: it has no loss)."""
+        """The best total loss of an optimisation (NaN for one pass of a network, which has no loss)."""
         return math.nan if self.result is None else self.result.history.best_loss
 
     @property
@@ -89,7 +89,7 @@ class PanelResult:
 
     @property
     def method_text(self) -> str:
-        """The method in words: the optimizer, or the network (with AdaIN's alpha)."""
+        """The method in words (the optimizer, or the network with AdaIN's alpha)."""
         if not self.one_pass:
             return self.options.optimizer
         if self.alpha is None:
